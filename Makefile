@@ -1,0 +1,33 @@
+# Two commands matter: `make run` starts the whole stack, `make test` passes the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+# The venv comes first so its kubectl, redis-server and linters win over any system copies.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: install run test lint bench crd-schemas clean
+
+$(STAMP): pyproject.toml requirements-dev.txt apps/vote/requirements.txt apps/result/requirements.txt apps/worker/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
+	touch $@
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/votectl run
+
+test: install lint
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .state test-artifacts

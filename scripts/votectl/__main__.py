@@ -1,0 +1,3 @@
+from votectl.cli import main
+
+raise SystemExit(main())
