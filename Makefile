@@ -25,9 +25,15 @@ test: install lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	# actionlint, zizmor, shellcheck, hadolint, yamllint, trivy config and trivy secret (offline, ~10 s).
+	$(BIN)/python tests/delivery/delivery_scanners.py
 
 bench: install
 	$(BIN)/python -m bench
+
+# Pinned CRD JSON schemas for `votectl verify` (needs GitHub access; CI uses CRD_SCHEMA_DIR instead).
+crd-schemas: install
+	$(BIN)/python scripts/fetch_crd_schemas.py .crd-schemas
 
 clean:
 	rm -rf $(VENV) .state test-artifacts

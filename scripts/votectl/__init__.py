@@ -1,1 +1,4 @@
-"""votectl: one CLI for the voting platform (local stack, verify, promote, status, rollback, analyze, rehearse)."""
+"""votectl: one CLI for the voting platform.
+
+Local stack, verify, promote, status, history, rollback, analyze and rehearse.
+"""

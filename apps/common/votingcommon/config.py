@@ -1,0 +1,104 @@
+"""Reading settings from the environment, with one clear line naming the variable when one is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import quote, urlsplit
+
+Env = Mapping[str, str]
+
+
+class ConfigError(Exception):
+    """A setting is invalid; the message starts with the variable's name so the operator knows what to fix."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+def env_str(env: Env, name: str, default: str) -> str:
+    value = env.get(name, "").strip()
+    return value or default
+
+
+def env_int(env: Env, name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"not an integer: {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(name, f"must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def env_float(env: Env, name: str, default: float, minimum: float, maximum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"not a number: {raw!r}") from None
+    if not minimum <= value <= maximum:  # also rejects nan
+        raise ConfigError(name, f"must be between {minimum:g} and {maximum:g}, got {raw}")
+    return value
+
+
+def env_bool(env: Env, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(name, f"expected 1/0, true/false, yes/no or on/off, got {raw!r}")
+
+
+def env_port(env: Env, name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise ConfigError(name, f"not a port number: {raw!r}")
+    return int(raw)
+
+
+def redis_url(env: Env) -> str:
+    """REDIS_URL wins; otherwise the seed's REDIS_HOST/REDIS_PORT/REDIS_PASSWORD are assembled into one."""
+    url = env.get("REDIS_URL", "").strip()
+    if url:
+        if urlsplit(url).scheme not in {"redis", "rediss", "unix"}:
+            raise ConfigError("REDIS_URL", "expected a redis://, rediss:// or unix:// URL")
+        return url
+    host = env_str(env, "REDIS_HOST", "127.0.0.1")
+    port = env_port(env, "REDIS_PORT", 6379)
+    password = env.get("REDIS_PASSWORD", "")
+    auth = f":{quote(password, safe='')}@" if password else ""
+    return f"redis://{auth}{host}:{port}/0"
+
+
+def database_url(env: Env) -> str:
+    """DATABASE_URL wins; otherwise the seed's POSTGRES_* variables are assembled into one."""
+    url = env.get("DATABASE_URL", "").strip()
+    if url:
+        if urlsplit(url).scheme not in {"postgres", "postgresql"}:
+            raise ConfigError("DATABASE_URL", "expected a postgresql:// URL")
+        return url
+    host = env_str(env, "POSTGRES_HOST", "127.0.0.1")
+    port = env_port(env, "POSTGRES_PORT", 5432)
+    database = env_str(env, "POSTGRES_DB", "postgres")
+    user = env_str(env, "POSTGRES_USER", "postgres")
+    password = env.get("POSTGRES_PASSWORD", "")
+    auth = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
+    return f"postgresql://{auth}@{host}:{port}/{quote(database, safe='')}"
+
+
+def log_level(env: Env) -> str:
+    level = env_str(env, "LOG_LEVEL", "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError("LOG_LEVEL", f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
+    return level

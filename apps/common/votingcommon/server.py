@@ -1,0 +1,151 @@
+"""`python -m vote` / `python -m result`: gunicorn started in-process with settings from the environment.
+
+The master validates the whole configuration before forking, so a bad variable stops the start with one line
+instead of a crash loop of workers. Nothing here imports prometheus-client at module level: the multiprocess
+directory must be in the environment before the first metric exists.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+from votingcommon.config import ConfigError, Env, env_int, env_port, env_str, log_level
+from votingcommon.jsonlog import JsonFormatter, setup_logging
+
+_STOP_CALLBACKS: list[Callable[[], None]] = []
+SHM_DIR = "/dev/shm"  # noqa: S108  (a tmpfs, not a shared temp dir of predictable names)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    app_factory: str  # "module:function", imported in each worker after fork
+    port_variable: str
+    default_port: int
+    default_threads: int
+    prepare: Callable[[dict[str, str]], None]  # validates (and may complete) the environment in the master
+
+
+def serve(spec: ServiceSpec) -> int:
+    env = os.environ
+    try:
+        level = log_level(env)
+        setup_logging(spec.name, level)
+        options = _gunicorn_options(spec, env, level)
+        spec.prepare(env)  # type: ignore[arg-type]
+    except ConfigError as err:
+        print(f"{spec.name}: {err}", file=sys.stderr)
+        return 2
+    _prepare_multiprocess_dir(spec.name)
+    _Application(spec.app_factory, options).run()
+    return 0
+
+
+def _gunicorn_options(spec: ServiceSpec, env: Env, level: str) -> dict[str, Any]:
+    bind = env_str(env, "BIND", "127.0.0.1")
+    port = env_port(env, spec.port_variable, spec.default_port)
+    host = f"[{bind}]" if ":" in bind else bind
+    return {
+        "bind": f"{host}:{port}",
+        "workers": env_int(env, "WEB_CONCURRENCY", 2, 1, 64),
+        # gthread: idle keep-alive connections wait in the poller; each SSE stream of result holds a thread.
+        "worker_class": "gthread",
+        "threads": env_int(env, "WEB_THREADS", spec.default_threads, 1, 1000),
+        "keepalive": 5,
+        "timeout": 30,
+        "graceful_timeout": env_int(env, "GRACEFUL_TIMEOUT", 10, 0, 600),
+        "loglevel": level.lower(),
+        "logger_class": JsonGunicornLogger,
+        "proc_name": spec.name,
+        "control_socket_disable": True,  # it would write to $HOME, which is read-only in the containers
+        # heartbeat files on tmpfs (the root filesystem of the containers is read-only)
+        "worker_tmp_dir": SHM_DIR if os.access(SHM_DIR, os.W_OK) else None,
+        "child_exit": _child_exit,
+        "post_worker_init": _announce_stop_signals,
+    }
+
+
+def _prepare_multiprocess_dir(service: str) -> None:
+    """Metrics files of a previous run would be summed into this one's, so the directory starts empty."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if configured:
+        directory = Path(configured)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        return
+    private = tempfile.mkdtemp(prefix=f"{service}-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = private
+    master = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == master:  # forked workers exit through os._exit, but be sure
+            shutil.rmtree(private, ignore_errors=True)
+
+    atexit.register(remove)
+
+
+class JsonGunicornLogger(Logger):
+    """gunicorn's own messages as JSON lines on stdout, and no access log: requests are counted in metrics,
+    and any log configuration (even a dict) would make gunicorn format an access line for every vote."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(JsonFormatter(cfg.proc_name))
+        self.error_log.handlers = [handler]
+        self.error_log.propagate = False
+
+
+def on_worker_stop(callback: Callable[[], None]) -> None:
+    """Run `callback` as soon as this gunicorn worker is told to stop, before it waits for open requests:
+    endless responses (SSE streams) end then instead of holding the shutdown for GRACEFUL_TIMEOUT."""
+    _STOP_CALLBACKS.append(callback)
+
+
+def _announce_stop_signals(worker: Any) -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(signum, partial(_stop_then, signal.getsignal(signum)))
+
+
+def _stop_then(gunicorn_handler: Any, signum: int, frame: Any) -> None:
+    for callback in _STOP_CALLBACKS:
+        callback()
+    gunicorn_handler(signum, frame)
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess  # imported late: only after the directory is set
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+class _Application(BaseApplication):
+    def __init__(self, app_factory: str, options: dict[str, Any]) -> None:
+        self._app_factory = app_factory
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            if value is not None:
+                self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        module_name, _, function = self._app_factory.partition(":")
+        return getattr(importlib.import_module(module_name), function)()

@@ -1,0 +1,50 @@
+"""The vote app factory: one Redis client and one small PostgreSQL pool per gunicorn worker."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from votingcommon.config import Env
+from votingcommon.connections import PgPool, redis_client
+from votingcommon.health import HealthProbe
+from votingcommon.web import install_common
+
+from vote.config import VoteConfig
+from vote.faults import FaultInjector
+from vote.queue import VoteQueue
+from vote.ratelimit import VoteRateLimit
+from vote.sessions import FormPageSessions
+from vote.views import VoteDeps, register_views
+from vote.voters import VoterCookies
+
+# A vote is a few dozen bytes; anything much larger is refused with 413 before it is parsed.
+MAX_BODY_BYTES = 4096
+
+
+def create_app(env: Env | None = None) -> Flask:
+    config = VoteConfig.from_env(os.environ if env is None else env)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.cookie_secure,
+    )
+    app.session_interface = FormPageSessions()
+    client = redis_client(config.redis_url)
+    pool = PgPool(config.database_url, "vote", size=4)
+    install_common(app, "vote", HealthProbe(client, pool))
+    deps = VoteDeps(
+        polls=config.polls,
+        queue=VoteQueue(client, config.stream),
+        cookies=VoterCookies(config.secret_key, secure=config.cookie_secure),
+        faults=FaultInjector(config.fault_rate, config.fault_latency_ms),
+        pool=pool,
+        rate_limit=VoteRateLimit(config.rate_limit),
+        csrf=CSRFProtect(app),
+    )
+    register_views(app, deps)
+    return app

@@ -1,0 +1,132 @@
+"""The verify gate beside bare rendering: `votectl verify` (all envs) vs `kubectl kustomize` of each env.
+
+Target (issue 4): verify takes at most 3x the bare render, i.e. schema checks, cross-checks and policies
+together cost at most twice what rendering costs. Both sides run as the processes a user would start,
+interleaved so both see the same machine load (medians of ROUNDS rounds). The fixed start-up costs and an
+in-process breakdown say where verify's time goes.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from votectl.render import ENVS, ENVS_DIR, kubectl, render_envs
+from votectl.verify.schemas import SchemaStore, crd_schema_dir
+
+from bench.harness import write_result
+
+ROUNDS = int(os.environ.get("VERIFY_BENCH_ROUNDS", "7"))
+TARGET_RATIO = 3.0
+SHARED_SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "crd-schemas"
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Wall and CPU seconds of one process; CPU time barely depends on what else the machine runs."""
+    cpu, started = _children_cpu(), time.perf_counter()
+    result = subprocess.run(command, capture_output=True, env=env, check=False)
+    return time.perf_counter() - started, _children_cpu() - cpu, result.returncode
+
+
+def _run(command: list[str], env: dict[str, str], ok_codes: tuple[int, ...]) -> tuple[float, float]:
+    wall, cpu, code = _timed(command, env)
+    if code not in ok_codes:
+        raise RuntimeError(f"{' '.join(command)} exited {code}")
+    return wall, cpu
+
+
+def _round(render_commands: list[list[str]], verify_command: list[str], env: dict[str, str]) -> dict:
+    """One bare render of every env (one after another), then one verify: both under the same load."""
+    renders = [_run(command, env, (0,)) for command in render_commands]
+    verify_wall, verify_cpu = _run(verify_command, env, (0, 1))  # 1 = findings: still a full gate run
+    return {
+        "render_wall": sum(wall for wall, _ in renders),
+        "render_cpu": sum(cpu for _, cpu in renders),
+        "verify_wall": verify_wall,
+        "verify_cpu": verify_cpu,
+    }
+
+
+def _startup(env: dict[str, str]) -> dict[str, float]:
+    """Fixed costs in every votectl run: the interpreter, and the CLI importing every command module."""
+    commands = {
+        "python_start_s": [sys.executable, "-c", "pass"],
+        "votectl_cli_start_s": [sys.executable, "-c", "import votectl.cli as c; c.build_parser()"],
+    }
+    return {
+        name: round(statistics.median(_run(command, env, (0,))[0] for _ in range(ROUNDS)), 4)
+        for name, command in commands.items()
+    }
+
+
+def _breakdown(schema_dir: Path) -> dict[str, float]:
+    """One in-process run split into its stages, policies one env after another (the gate runs them in
+    threads); cold caches: the first use of each schema compiles it."""
+    from votectl.policy import evaluate
+    from votectl.verify.crossref import cross_check
+
+    stages: dict[str, float] = {}
+    started = time.perf_counter()
+    rendered = render_envs(ENVS)
+    stages["render_parallel_s"] = time.perf_counter() - started
+    store = SchemaStore(schema_dir)
+    started = time.perf_counter()
+    for objects in rendered.values():
+        for obj in objects:
+            store.errors(obj)
+    stages["schema_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for objects in rendered.values():
+        list(cross_check(objects))
+    stages["crossref_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    for env, objects in rendered.items():
+        evaluate(objects, env)
+    stages["policies_s"] = time.perf_counter() - started
+    stages["objects"] = sum(len(objects) for objects in rendered.values())
+    return {key: round(value, 4) for key, value in stages.items()}
+
+
+def main() -> dict:
+    schema_dir = crd_schema_dir(None) or SHARED_SCHEMAS
+    env = {**os.environ, "CRD_SCHEMA_DIR": str(schema_dir)}
+    render_commands = [[str(kubectl()), "kustomize", str(ENVS_DIR / name)] for name in ENVS]
+    verify_command = [sys.executable, "-m", "votectl", "verify", "--format", "json"]
+    _round(render_commands, verify_command, env)  # warm the page cache and .pyc files
+    rounds = [_round(render_commands, verify_command, env) for _ in range(ROUNDS)]
+
+    def median(key: str) -> float:
+        return round(statistics.median(measured[key] for measured in rounds), 4)
+
+    ratio = statistics.median(measured["verify_wall"] / measured["render_wall"] for measured in rounds)
+    cpu_ratio = statistics.median(measured["verify_cpu"] / measured["render_cpu"] for measured in rounds)
+    result = {
+        "command": "python -m bench verify_bench",
+        "rounds": ROUNDS,
+        "envs": list(ENVS),
+        "bare_render_sequential_wall_s": median("render_wall"),
+        "verify_wall_s": median("verify_wall"),
+        "ratio_wall": round(ratio, 2),
+        "target_ratio": TARGET_RATIO,
+        "met": ratio <= TARGET_RATIO,
+        "bare_render_cpu_s": median("render_cpu"),
+        "verify_cpu_s": median("verify_cpu"),
+        "ratio_cpu": round(cpu_ratio, 2),
+        "startup": _startup(env),
+        "breakdown_in_process": _breakdown(schema_dir),
+    }
+    return write_result("verify_bench", result)
+
+
+if __name__ == "__main__":
+    main()

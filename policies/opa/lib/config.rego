@@ -1,0 +1,41 @@
+# Settings the policies read: the values that are decisions, kept in one place.
+package votingplatform.config
+
+import rego.v1
+
+# Image sources we build or vetted. Our images come from our GHCR org; third-party images are listed
+# repository by repository (not registry-wide) so a new upstream image is a reviewed change here.
+allowed_image_prefixes := [
+	"ghcr.io/votingplatform/",
+	"docker.io/library/redis:",
+	"docker.io/library/redis@",
+	"ghcr.io/cloudnative-pg/postgresql:",
+	"ghcr.io/cloudnative-pg/postgresql@",
+	"docker.io/curlimages/curl:",
+	"docker.io/curlimages/curl@",
+]
+
+# Volume types a pod may mount: config, secrets, scratch space and claimed storage. hostPath is refused
+# by its own policy (SEC-009).
+allowed_volume_types := {
+	"configMap", "secret", "emptyDir", "projected", "downwardAPI", "persistentVolumeClaim", "ephemeral",
+}
+
+# Labels every workload and Service carries (Kubernetes recommended labels), on the object and on the
+# pod template so metrics and logs can be grouped by them.
+required_labels := ["app.kubernetes.io/name", "app.kubernetes.io/part-of"]
+
+# Minimum running replicas in prod (after autoscaler minimums): two survive a node loss; vote takes the
+# user traffic and keeps three so a canary pod is never a third of the capacity.
+prod_min_replicas := {"default": 2, "vote": 3}
+
+# Services declared to be reachable from outside the cluster ("namespace/name"). None: traffic enters
+# through the nginx Ingress only.
+exposed_services := set()
+
+# Env literal and ConfigMap key names that hold credentials (matched lowercased: regopy has no (?i)).
+# Their value must come from a Secret (valueFrom).
+secret_name_pattern := `(password|passwd|secret|token|api_?key|private_?key|credential)`
+
+# Credentials embedded in a URL (scheme://user:password@host).
+url_credentials_pattern := `[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`

@@ -1,0 +1,184 @@
+"""Evaluate a parsed condition against `result`, with expr-lang semantics and no Python eval.
+
+Like expr-lang, a condition is first type-checked as a whole (expr_types), then evaluated: `&&`, `||`,
+`?:` and `??` short-circuit (so `len(result) > 0 && result[0] < 0.05` is safe on `[]`), predicates
+(`all(result, # < 0.05)` or `all(result, { # < 0.05 })`) bind `#` to each element, and run-time type
+errors (nil compared with a number, an index out of range) are raised where they happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from votectl.analysis.errors import ExprError
+from votectl.analysis.expr_builtins import FUNCTIONS
+from votectl.analysis.expr_parser import (
+    Array,
+    Binary,
+    Call,
+    Closure,
+    Index,
+    Literal,
+    Name,
+    Node,
+    Pointer,
+    Slice,
+    Ternary,
+    Unary,
+    parse,
+)
+from votectl.analysis.expr_types import check, result_type
+from votectl.analysis.expr_values import (
+    arithmetic,
+    compare,
+    equal,
+    is_number,
+    require_bool,
+    require_list,
+    type_name,
+)
+
+_NO_ELEMENT = object()
+PREDICATES = ("all", "any", "none", "one", "filter", "map", "count")
+
+
+def evaluate(source: str, result: Any) -> Any:
+    """Evaluate `source` with `result` bound; raise ExprError for anything invalid or unsupported."""
+    node = parse(source)
+    check(node, result_type(result))
+    return _Evaluator({"result": result}).eval(node)
+
+
+def evaluate_bool(source: str, result: Any) -> bool:
+    """Evaluate a condition that must yield a bool (Argo compiles with expr.AsBool())."""
+    node = parse(source)
+    static = check(node, result_type(result))
+    if static.kind not in ("bool", "any"):
+        raise ExprError(f"expected bool, but got {static}")
+    value = _Evaluator({"result": result}).eval(node)
+    if not isinstance(value, bool):
+        raise ExprError(f"expected bool, but got {type_name(value)}")
+    return value
+
+
+class _Evaluator:
+    def __init__(self, variables: dict[str, Any]) -> None:
+        self.variables = variables
+
+    def eval(self, node: Node, element: Any = _NO_ELEMENT) -> Any:
+        handler: Callable[[Any, Any], Any] = getattr(self, f"_{type(node).__name__.lower()}")
+        return handler(node, element)
+
+    def _literal(self, node: Literal, element: Any) -> Any:
+        return node.value
+
+    def _name(self, node: Name, element: Any) -> Any:
+        if node.name in self.variables:
+            return self.variables[node.name]
+        if node.name in FUNCTIONS or node.name in PREDICATES:
+            raise ExprError(f"function {node.name} must be called")
+        raise ExprError(f"unknown name {node.name}")
+
+    def _pointer(self, node: Pointer, element: Any) -> Any:
+        if element is _NO_ELEMENT:
+            raise ExprError("# is only valid inside a predicate such as all(result, # < 1)")
+        return element
+
+    def _closure(self, node: Closure, element: Any) -> Any:
+        raise ExprError("unsupported: a closure { ... } is only valid as a predicate argument")
+
+    def _array(self, node: Array, element: Any) -> list[Any]:
+        return [self.eval(item, element) for item in node.items]
+
+    def _unary(self, node: Unary, element: Any) -> Any:
+        value = self.eval(node.operand, element)
+        if node.op == "!":
+            return not require_bool(value, "operand of !")
+        if not is_number(value):
+            raise ExprError(f"invalid operation: {node.op}{type_name(value)}")
+        return -value if node.op == "-" else value
+
+    def _ternary(self, node: Ternary, element: Any) -> Any:
+        cond = require_bool(self.eval(node.cond, element), "condition of ?:")
+        return self.eval(node.then if cond else node.otherwise, element)
+
+    def _binary(self, node: Binary, element: Any) -> Any:
+        left = self.eval(node.left, element)
+        if node.op in ("&&", "||"):
+            if require_bool(left, f"operand of {node.op}") == (node.op == "||"):
+                return left
+            return require_bool(self.eval(node.right, element), f"operand of {node.op}")
+        if node.op == "??":
+            return self.eval(node.right, element) if left is None else left
+        right = self.eval(node.right, element)
+        if node.op == "in":
+            return _contains(right, left)
+        if node.op in ("==", "!=", "<", ">", "<=", ">="):
+            return compare(node.op, left, right)
+        return arithmetic(node.op, left, right)
+
+    def _index(self, node: Index, element: Any) -> Any:
+        target = self.eval(node.target, element)
+        index = self.eval(node.index, element)
+        if not isinstance(target, list | str):
+            raise ExprError(f"cannot fetch {index} from {type_name(target)}")
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise ExprError(f"array index must be an int, got {type_name(index)}")
+        position = index + len(target) if index < 0 else index
+        if not 0 <= position < len(target):
+            raise ExprError(f"index out of range: {index} (array length is {len(target)})")
+        return target[position]
+
+    def _slice(self, node: Slice, element: Any) -> Any:
+        target = self.eval(node.target, element)
+        if not isinstance(target, list | str):
+            raise ExprError(f"cannot slice {type_name(target)}")
+        start = 0 if node.start is None else self._slice_bound(node.start, element, len(target))
+        stop = len(target) if node.stop is None else self._slice_bound(node.stop, element, len(target))
+        if start > stop:
+            raise ExprError(f"invalid slice index: {start} > {stop}")
+        return target[start:stop]
+
+    def _slice_bound(self, node: Node, element: Any, length: int) -> int:
+        bound = self.eval(node, element)
+        if not isinstance(bound, int) or isinstance(bound, bool):
+            raise ExprError(f"slice index must be an int, got {type_name(bound)}")
+        return min(max(bound + length if bound < 0 else bound, 0), length)
+
+    def _call(self, node: Call, element: Any) -> Any:
+        if node.name in PREDICATES:
+            return self._predicate(node, element)
+        function = FUNCTIONS.get(node.name)
+        if function is None:
+            raise ExprError(f"unsupported function {node.name}()")
+        return function(*(self.eval(arg, element) for arg in node.args))
+
+    def _predicate(self, node: Call, element: Any) -> Any:
+        if len(node.args) != 2:
+            raise ExprError(f"{node.name} expects 2 arguments (array, predicate), got {len(node.args)}")
+        items = require_list(self.eval(node.args[0], element), node.name)
+        body = node.args[1].body if isinstance(node.args[1], Closure) else node.args[1]
+        if node.name == "map":
+            return [self.eval(body, item) for item in items]
+        if node.name == "filter":
+            return [item for item in items if self._test(node.name, body, item)]
+        if node.name == "all":
+            return all(self._test(node.name, body, item) for item in items)
+        if node.name == "any":
+            return any(self._test(node.name, body, item) for item in items)
+        if node.name == "none":
+            return not any(self._test(node.name, body, item) for item in items)
+        matches = sum(1 for item in items if self._test(node.name, body, item))
+        return matches == 1 if node.name == "one" else matches
+
+    def _test(self, name: str, body: Node, item: Any) -> bool:
+        return require_bool(self.eval(body, item), f"predicate of {name}")
+
+
+def _contains(container: Any, value: Any) -> bool:
+    if isinstance(container, list):
+        return any(equal(value, item) for item in container)
+    if isinstance(container, str) and isinstance(value, str):
+        return value in container
+    raise ExprError(f"invalid operation: {type_name(value)} in {type_name(container)}")

@@ -1,0 +1,236 @@
+"""The compile-time type check expr-lang runs before evaluating (checker/checker.go), for our subset.
+
+Argo compiles every condition with the type of `result` known (float64 for a scalar, []float64 for a
+vector or matrix), so `len(result) == 0 || result < 1` is an Error even when `||` would never reach the
+bad half. Types here are deliberately coarse: whenever expr-lang would see `interface{}` or we are not
+sure, the type is ANY and nothing is reported, so this check can only add Errors expr-lang also gives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from votectl.analysis.errors import ExprError
+from votectl.analysis.expr_parser import (
+    Array,
+    Binary,
+    Call,
+    Closure,
+    Index,
+    Literal,
+    Name,
+    Node,
+    Pointer,
+    Slice,
+    Ternary,
+    Unary,
+)
+
+
+@dataclass(frozen=True)
+class Type:
+    kind: str  # int, float, bool, string, nil, array, any
+    elem: Type | None = None
+
+    def __str__(self) -> str:
+        go_names = {"int": "int", "float": "float64", "bool": "bool", "string": "string", "nil": "<nil>"}
+        if self.kind == "array":
+            return f"[]{self.elem if self.elem and self.elem.kind != 'any' else 'interface {}'}"
+        return go_names.get(self.kind, "interface {}")
+
+
+INT, FLOAT, BOOL, STRING, NIL, ANY = (Type(k) for k in ("int", "float", "bool", "string", "nil", "any"))
+NUMBERS = ("int", "float")
+_ARRAY_FUNCTIONS = ("sum", "first", "last")  # their argument must be an array (or unknown)
+_NUMBER_FUNCTIONS = {"abs": None, "ceil": FLOAT, "floor": FLOAT, "round": FLOAT}  # None: the argument's type
+_FLOAT_ARGUMENT = ("isNaN", "isInf")  # Argo passes math.IsNaN-like funcs taking a float64
+
+
+def result_type(result: object) -> Type:
+    """The static type Argo's env gives `result`."""
+    if isinstance(result, list):
+        return Type("array", FLOAT)
+    if isinstance(result, float):
+        return FLOAT
+    return ANY
+
+
+def check(node: Node, result: Type) -> Type:
+    """The expression's static type; raises ExprError where expr-lang's compiler would refuse it."""
+    return _Checker(result).visit(node, None)
+
+
+def _mismatch(op: str, left: Type, right: Type) -> ExprError:
+    return ExprError(f"invalid operation: {op} (mismatched types {left} and {right})")
+
+
+def _either_any(left: Type, right: Type, *kinds: str) -> bool:
+    """expr's `or(l, r, ...)`: fine when one side is unknown and the other unknown or of these kinds."""
+    if left.kind == "any" and right.kind == "any":
+        return True
+    return (left.kind == "any" and right.kind in kinds) or (right.kind == "any" and left.kind in kinds)
+
+
+def _comparable(left: Type, right: Type) -> bool:
+    kinds = {left.kind, right.kind}
+    return left.kind == right.kind or kinds <= set(NUMBERS) or "nil" in kinds or "any" in kinds
+
+
+class _Checker:
+    def __init__(self, result: Type) -> None:
+        self.result = result
+
+    def visit(self, node: Node, element: Type | None) -> Type:
+        if isinstance(node, Literal):
+            return _literal_type(node.value)
+        if isinstance(node, Name):
+            return self.result if node.name == "result" else ANY
+        if isinstance(node, Pointer):
+            return element or ANY
+        if isinstance(node, Array):
+            for item in node.items:
+                self.visit(item, element)
+            return Type("array", ANY)
+        if isinstance(node, Closure):
+            return self.visit(node.body, element)
+        if isinstance(node, Unary):
+            return self._unary(node, element)
+        if isinstance(node, Binary):
+            return self._binary(node, element)
+        if isinstance(node, Ternary):
+            return self._ternary(node, element)
+        if isinstance(node, Index | Slice):
+            return self._access(node, element)
+        return self._call(node, element)
+
+    def _unary(self, node: Unary, element: Type | None) -> Type:
+        operand = self.visit(node.operand, element)
+        if node.op == "!" and operand.kind in ("bool", "any"):
+            return BOOL
+        if node.op in "+-" and operand.kind in (*NUMBERS, "any"):
+            return operand
+        raise ExprError(f"invalid operation: {node.op} (mismatched type {operand})")
+
+    def _binary(self, node: Binary, element: Type | None) -> Type:
+        left, right = self.visit(node.left, element), self.visit(node.right, element)
+        op = node.op
+        if op == "??":
+            return left if left == right else ANY
+        if op in ("==", "!="):
+            if _comparable(left, right):
+                return BOOL
+        elif op in ("&&", "||"):
+            if (left.kind == right.kind == "bool") or _either_any(left, right, "bool"):
+                return BOOL
+        elif op in ("<", ">", "<=", ">="):
+            numbers = left.kind in NUMBERS and right.kind in NUMBERS
+            if numbers or left.kind == right.kind == "string" or _either_any(left, right, *NUMBERS, "string"):
+                return BOOL
+        elif op == "in":
+            return self._in(left, right)
+        else:
+            return _arithmetic(op, left, right)
+        raise _mismatch(op, left, right)
+
+    @staticmethod
+    def _in(left: Type, right: Type) -> Type:
+        if right.kind == "array" and (left.kind == "nil" or _comparable(left, right.elem or ANY)):
+            return BOOL
+        if right.kind == "any" or (left.kind == "any" and right.kind in ("string", "array")):
+            return BOOL
+        if right.kind == "array":
+            raise ExprError(f"cannot use {left} as type {right.elem} in array")
+        raise _mismatch("in", left, right)
+
+    def _ternary(self, node: Ternary, element: Type | None) -> Type:
+        cond = self.visit(node.cond, element)
+        if cond.kind not in ("bool", "any"):
+            raise ExprError(f"non-bool expression (type {cond}) used as condition")
+        then, otherwise = self.visit(node.then, element), self.visit(node.otherwise, element)
+        return then if then == otherwise else ANY
+
+    def _access(self, node: Index | Slice, element: Type | None) -> Type:
+        target = self.visit(node.target, element)
+        bounds = [node.index] if isinstance(node, Index) else [b for b in (node.start, node.stop) if b]
+        for bound in bounds:
+            kind = self.visit(bound, element).kind
+            if kind not in ("int", "any") and target.kind == "array":
+                raise ExprError(f"array elements can only be selected using an integer (got {kind})")
+        if target.kind in ("any", "string"):
+            return ANY
+        if target.kind != "array":
+            raise ExprError(f"type {target} does not support indexing")
+        return target if isinstance(node, Slice) else target.elem or ANY
+
+    def _call(self, node: Call, element: Type | None) -> Type:
+        args = list(node.args)
+        if node.name in ("all", "any", "none", "one", "filter", "map", "count") and len(args) == 2:
+            return self._predicate(node.name, args[0], args[1], element)
+        types = [self.visit(arg, element) for arg in args]
+        if node.name == "len" and types and types[0].kind not in ("array", "string", "any"):
+            raise ExprError(f"invalid argument for len (type {types[0]})")
+        if node.name in _ARRAY_FUNCTIONS and types:
+            return _array_function(node.name, types[0])
+        if node.name in _NUMBER_FUNCTIONS and types:
+            if types[0].kind not in (*NUMBERS, "any"):
+                raise ExprError(f"invalid argument for {node.name} (type {types[0]})")
+            return _NUMBER_FUNCTIONS[node.name] or types[0]
+        if node.name in _FLOAT_ARGUMENT and types:
+            literal = isinstance(args[0], Literal) or (
+                isinstance(args[0], Unary) and isinstance(args[0].operand, Literal)
+            )
+            if not (types[0].kind in ("float", "any") or (types[0].kind == "int" and literal)):
+                raise ExprError(f"cannot use {types[0]} as argument (type float64) to call {node.name}")
+            return BOOL
+        return {"len": INT, "int": INT, "float": FLOAT, "mean": FLOAT, "median": FLOAT}.get(node.name, ANY)
+
+    def _predicate(self, name: str, collection: Node, body: Node, element: Type | None) -> Type:
+        items = self.visit(collection, element)
+        if items.kind not in ("array", "any"):
+            raise ExprError(f"builtin {name} takes only array (got {items})")
+        out = self.visit(body, items.elem if items.kind == "array" else ANY)
+        if name == "map":
+            return Type("array", out)
+        if out.kind not in ("bool", "any"):
+            raise ExprError(f"predicate should return boolean (got {out})")
+        return {"filter": items, "count": INT}.get(name, BOOL)
+
+
+def _literal_type(value: object) -> Type:
+    if value is None:
+        return NIL
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, int):
+        return INT
+    if isinstance(value, float):
+        return FLOAT
+    return STRING
+
+
+def _arithmetic(op: str, left: Type, right: Type) -> Type:
+    both_numbers = left.kind in NUMBERS and right.kind in NUMBERS
+    if op == "%":
+        if left.kind == right.kind == "int":
+            return INT
+        if _either_any(left, right, "int"):
+            return ANY
+    elif op in ("/", "**", "^"):
+        if both_numbers or _either_any(left, right, *NUMBERS):
+            return FLOAT
+    elif both_numbers:
+        return INT if left.kind == right.kind == "int" else FLOAT
+    elif op == "+" and left.kind == right.kind == "string":
+        return STRING
+    elif _either_any(left, right, *NUMBERS, *(("string",) if op == "+" else ())):
+        return ANY
+    raise _mismatch(op, left, right)
+
+
+def _array_function(name: str, argument: Type) -> Type:
+    if argument.kind not in ("array", "any"):
+        verb = "sum" if name == "sum" else f"get {name} element from"
+        raise ExprError(f"cannot {verb} {argument}")
+    if name == "sum" or argument.kind == "any":
+        return ANY
+    return argument.elem or ANY

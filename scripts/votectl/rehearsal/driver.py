@@ -1,0 +1,135 @@
+"""One rehearsal from start to report: read the Rollout, start the stack and the traffic, play the strategy.
+
+Time scaling (--speed N): pauses, analysis intervals and initial delays take 1/N of their real time, and
+Prometheus scrapes N times as often as a 15 s cluster default would (between 0.25 s and 5 s), so a
+measurement window still holds the same number of samples as in the cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from votectl.errors import VotectlError
+from votectl.rehearsal.binding import Hashes, Timing
+from votectl.rehearsal.environment import RehearsalStack, StackSettings
+from votectl.rehearsal.executor import RehearsalResult, StrategyExecutor
+from votectl.rehearsal.report import ReportContext, error_ratio_series, write_report
+from votectl.rehearsal.strategy import BlueGreenStrategy, Rollout, find_rollout
+from votectl.rehearsal.timeline import Timeline
+from votectl.rehearsal.traffic import SyntheticTraffic
+
+CLUSTER_SCRAPE_SECONDS = 15.0
+SCRAPE_BOUNDS = (0.25, 5.0)
+REHEARSED_SERVICES = ("vote", "result")
+
+
+@dataclass
+class RehearsalOptions:
+    service: str
+    env: str = "staging"
+    canary_env: dict[str, str] = field(default_factory=dict)
+    speed: float = 1.0
+    rate: float = 100.0  # synthetic requests per second through nginx (and to the preview, blue-green)
+    report_dir: Path | None = None
+    redis_url: str | None = None
+    database_url: str | None = None
+
+
+def scrape_interval_for(speed: float) -> float:
+    low, high = SCRAPE_BOUNDS
+    return min(high, max(low, CLUSTER_SCRAPE_SECONDS / speed))
+
+
+def pod_template_hashes(pod_template: Mapping[str, object], canary_env: Mapping[str, str]) -> Hashes:
+    """Stand-ins for the controller's pod-template-hash: the canary's template differs by its env."""
+
+    def digest(value: object) -> str:
+        return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:10]
+
+    return Hashes(
+        stable=digest({"template": pod_template}),
+        latest=digest({"template": pod_template, "canary": True, "env": dict(canary_env)}),
+    )
+
+
+def load_rollout(service: str, env: str) -> Rollout:
+    from votectl.render import ENVS, render_env
+
+    if service not in REHEARSED_SERVICES:
+        raise VotectlError(f"cannot rehearse {service!r}: expected one of {', '.join(REHEARSED_SERVICES)}")
+    if env not in ENVS:
+        raise VotectlError(f"unknown env {env!r}: expected one of {', '.join(ENVS)}")
+    return find_rollout(render_env(env), service, env)
+
+
+def rehearse(options: RehearsalOptions, console: Console | None = None) -> RehearsalResult:
+    if options.speed <= 0:
+        raise VotectlError(f"--speed must be positive, got {options.speed:g}")
+    if options.rate < 0:
+        raise VotectlError(f"--rate must be >= 0, got {options.rate:g}")
+    rollout = load_rollout(options.service, options.env)
+    hashes = pod_template_hashes(rollout.pod_template, options.canary_env)
+    timing = Timing(options.speed, scrape_interval_for(options.speed))
+    timeline = Timeline(console)
+    with tempfile.TemporaryDirectory(prefix="votectl-rehearse-") as scratch:
+        work = Path(scratch)
+        report_dir = options.report_dir.resolve() if options.report_dir else None
+        prometheus_dir = report_dir / "prometheus" if report_dir else work / "prometheus"
+        settings = StackSettings(
+            service=options.service,
+            work_dir=work,
+            hashes=hashes,
+            scrape_interval=timing.scrape_interval,
+            canary_env=options.canary_env,
+            prometheus_dir=prometheus_dir,
+            redis_url=options.redis_url,
+            database_url=options.database_url,
+        )
+        timeline.note("rollout", f"starting the local stack for {options.service} ({options.env} strategy)")
+        with RehearsalStack(settings) as stack:
+            assert stack.router is not None and stack.prometheus is not None
+            timeline.note("rollout", f"ready: nginx {stack.router.url}, prometheus {stack.prometheus.url}")
+            traffic = [SyntheticTraffic(stack.router.url, options.service, options.rate)]
+            if isinstance(rollout.strategy, BlueGreenStrategy):
+                traffic.append(SyntheticTraffic(stack.router.preview_url, options.service, options.rate))
+            for generator in traffic:
+                generator.start()
+            executor = StrategyExecutor(rollout, stack.router, stack.prometheus.url, hashes, timing, timeline)
+            try:
+                result = executor.run()
+            finally:
+                for generator in traffic:
+                    generator.stop()
+            if report_dir is not None:
+                series = error_ratio_series(
+                    stack.prometheus.url,
+                    options.service,
+                    timeline.started_at,
+                    result.finished_at,
+                    timing.window(60.0),
+                )
+                answers: Counter[str] = Counter()
+                for generator in traffic:
+                    answers.update(generator.answers)
+                context = ReportContext(
+                    service=options.service,
+                    env=options.env,
+                    speed=options.speed,
+                    canary_env=dict(options.canary_env),
+                    stable_hash=hashes.stable,
+                    canary_hash=hashes.latest,
+                    prometheus_dir=prometheus_dir,
+                    traffic=dict(answers),
+                    started_at=timeline.started_at,
+                )
+                path = write_report(report_dir, result, context, series)
+                timeline.note("rollout", f"report written to {path}")
+    return result

@@ -1,0 +1,135 @@
+"""Everything a rehearsal runs on: Redis, PostgreSQL, the worker, a stable and a canary instance of the
+service (same code, the canary with its own env), nginx in front of them, and Prometheus scraping both.
+
+Prometheus labels each instance's series with `rollouts_pod_template_hash` (stable or canary hash), as
+the PodMonitor relabelling does in the cluster; the analyses select the canary by that label only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from votectl.analysis.prometheus_server import PrometheusServer, ScrapeTarget
+from votectl.errors import VotectlError
+from votectl.localstack.ports import wait_until
+from votectl.localstack.postgres_server import PostgresServer
+from votectl.localstack.redis_server import RedisServer
+from votectl.localstack.service import ServiceProcess
+from votectl.rehearsal.binding import Hashes
+from votectl.rehearsal.nginx import WeightedRouter
+
+HASH_LABEL = "rollouts_pod_template_hash"
+SCRAPE_READY_TIMEOUT = 30.0
+
+
+@dataclass
+class StackSettings:
+    service: str
+    work_dir: Path
+    hashes: Hashes
+    scrape_interval: float  # seconds
+    canary_env: Mapping[str, str] = field(default_factory=dict)
+    prometheus_dir: Path | None = None  # kept after the run when given (for `analyze --replay`)
+    redis_url: str | None = None  # existing servers (tests); embedded ones otherwise, as `make run`
+    database_url: str | None = None
+
+
+class RehearsalStack:
+    """Start in dependency order; `stop()` stops everything started, in reverse, even after a failure."""
+
+    def __init__(self, settings: StackSettings) -> None:
+        self.settings = settings
+        self._running = ExitStack()
+        self.stable: ServiceProcess | None = None
+        self.canary: ServiceProcess | None = None
+        self.router: WeightedRouter | None = None
+        self.prometheus: PrometheusServer | None = None
+
+    def start(self) -> RehearsalStack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self._running.close()
+
+    def __enter__(self) -> RehearsalStack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _start(self) -> None:
+        settings, work = self.settings, self.settings.work_dir
+        base_env = {
+            **self._servers(),
+            "SECRET_KEY": secrets.token_urlsafe(32),  # shared: a voter's cookie is valid on both sides
+            "LOG_LEVEL": "WARNING",
+        }
+        worker = self._service("worker", base_env, "worker")
+        stable = self._service(settings.service, base_env, "stable")
+        canary = self._service(settings.service, {**base_env, **settings.canary_env}, "canary")
+        # Prometheus first: it applies a new scrape config only after a few seconds (its discovery
+        # manager batches updates), which then overlap the services' start-up.
+        prometheus = PrometheusServer(
+            settings.prometheus_dir or work / "prometheus",
+            [
+                ScrapeTarget(settings.service, _address(stable), {HASH_LABEL: settings.hashes.stable}),
+                ScrapeTarget(settings.service, _address(canary), {HASH_LABEL: settings.hashes.latest}),
+                ScrapeTarget("worker", _address(worker)),
+            ],
+            scrape_interval=f"{round(settings.scrape_interval * 1000)}ms",
+        )
+        self._running.callback(prometheus.stop)
+        self.prometheus = prometheus.start()
+        # One after the other, from this thread: children die with the thread that spawned them
+        # (PR_SET_PDEATHSIG), so a thread pool would take them down when its threads exit.
+        for process in (worker, stable, canary):
+            process.start()
+        self.stable, self.canary = stable, canary
+        router = WeightedRouter(work / "nginx", _address(stable), _address(canary))
+        self._running.callback(router.stop)
+        self.router = router.start()
+        if not wait_until(lambda: _all_up(prometheus.url, 3), SCRAPE_READY_TIMEOUT, interval=0.1):
+            raise VotectlError(f"prometheus did not scrape all 3 instances within {SCRAPE_READY_TIMEOUT:g}s")
+
+    def _service(self, name: str, env: dict[str, str], role: str) -> ServiceProcess:
+        """Each instance keeps its own multiprocess metrics dir: shared files would sum both sides."""
+        env = {"PROMETHEUS_MULTIPROC_DIR": str(self.settings.work_dir / f"metrics-{role}"), **env}
+        process = ServiceProcess(name, env, self.settings.work_dir / "logs" / f"{role}.log")
+        self._running.callback(process.stop)
+        return process
+
+    def _servers(self) -> dict[str, str]:
+        settings = self.settings
+        urls = {"REDIS_URL": settings.redis_url or "", "DATABASE_URL": settings.database_url or ""}
+        if not settings.redis_url:
+            redis_server = RedisServer(settings.work_dir / "redis")
+            self._running.callback(redis_server.stop)
+            urls["REDIS_URL"] = redis_server.start().url
+        if not settings.database_url:
+            postgres_server = PostgresServer(settings.work_dir / "postgres")
+            self._running.callback(postgres_server.stop)
+            urls["DATABASE_URL"] = postgres_server.start().url
+        return urls
+
+
+def _all_up(prometheus_url: str, targets: int) -> bool:
+    try:
+        response = requests.get(f"{prometheus_url}/api/v1/query", params={"query": "up == 1"}, timeout=2)
+        return len(response.json()["data"]["result"]) >= targets
+    except (requests.RequestException, ValueError, KeyError):
+        return False
+
+
+def _address(process: ServiceProcess) -> str:
+    return f"{process.host}:{process.port}"

@@ -1,0 +1,1 @@
+"""Release management: move image references between env folders through git and pull requests."""

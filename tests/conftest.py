@@ -1,0 +1,131 @@
+"""Suite-wide fixtures: real Redis and PostgreSQL servers, a clean database per test, service processes.
+
+One Redis and one PostgreSQL are started per test session (about 0.7 s); each test then gets a flushed
+Redis database and a freshly created PostgreSQL database. With REDIS_URL / DATABASE_URL set, those
+servers are used instead (their data is flushed / test databases are created and dropped on them).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from votectl.localstack import PostgresServer, RedisServer, ServiceProcess
+from votectl.localstack.databases import create_database, drop_database
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `prometheus` need the real server binary; say so instead of failing on a bare machine."""
+    if shutil.which("prometheus"):
+        return
+    skip = pytest.mark.skip(reason="needs Debian's prometheus (apt-get install -y prometheus; .ci/run does)")
+    for item in items:
+        if "prometheus" in item.keywords:
+            item.add_marker(skip)
+
+
+# Test servers trade crash safety (not tested through them) for speed; fault tests start their own.
+FAST_POSTGRES_SETTINGS = {"fsync": "off", "full_page_writes": "off", "max_connections": "200"}
+
+
+@pytest.fixture(scope="session")
+def _servers_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="voting-test-servers-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A private directory for a server of the test's own (not under tmp_path: pytest resets its base
+    directory to mode 0700 whenever another session starts, which locks PostgreSQL's user out)."""
+    path = Path(tempfile.mkdtemp(prefix="voting-test-server-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server_url(_servers_dir: Path) -> Iterator[str]:
+    """The session's Redis server URL: REDIS_URL when set, else a private redis-server."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    with RedisServer(_servers_dir / "redis") as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(_servers_dir: Path) -> Iterator[str]:
+    """The session's PostgreSQL server URL: DATABASE_URL when set, else a private cluster."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    with PostgresServer(_servers_dir / "postgres", settings=FAST_POSTGRES_SETTINGS) as server:
+        yield server.url
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    """A Redis database emptied before the test."""
+    with redis.Redis.from_url(redis_server_url) as client:
+        client.flushdb()
+    return redis_server_url
+
+
+@pytest.fixture
+def database_url(postgres_server_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for this test only, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    url = create_database(postgres_server_url, name)
+    yield url
+    drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+def start_services(
+    redis_url: str, database_url: str, tmp_path: Path
+) -> Iterator[Callable[..., list[ServiceProcess]]]:
+    """Start `python -m <service>` processes on free ports against this test's Redis and database.
+
+    `start_services("worker", "vote", VOTE_OPTIONS="A,B")` boots them side by side and returns them once
+    each answers /readyz; `env` overrides anything (REDIS_URL too). Every process started is stopped at
+    teardown, even when the test fails. Logs go to tmp_path/<service>-<n>.log.
+    """
+    started: list[ServiceProcess] = []
+    # Tests do not exercise gunicorn's graceful drain; an open SSE stream would hold each stop for 10 s.
+    base = {
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "WARNING",
+        "GRACEFUL_TIMEOUT": "1",
+    }
+
+    def start(*services: str, **env: str) -> list[ServiceProcess]:
+        batch = []
+        for service in services:
+            process = ServiceProcess(service, {**base, **env}, tmp_path / f"{service}-{len(started)}.log")
+            started.append(process)
+            batch.append(process.launch())
+        return [process.wait_ready() for process in batch]
+
+    yield start
+    for process in started:
+        process.terminate()
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def start_service(start_services: Callable[..., list[ServiceProcess]]) -> Callable[..., ServiceProcess]:
+    """One service: `start_service("vote", VOTE_OPTIONS="A,B")`, see `start_services`."""
+
+    def start(service: str, **env: str) -> ServiceProcess:
+        return start_services(service, **env)[0]
+
+    return start
