@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import requests
+from browsertools import DESKTOP, POLLS_FILE
 from playwright.sync_api import Browser, Page, sync_playwright
 from votectl.localstack import ServiceProcess
 
@@ -25,10 +25,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-POLLS_FILE = Path(__file__).parents[1] / "ui" / "polls.yaml"
-SCREENSHOTS = Path(__file__).parents[2] / "test-artifacts" / "screenshots"
-PHONE = {"width": 360, "height": 740}
-DESKTOP = {"width": 1280, "height": 800}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -73,19 +69,3 @@ def stack(start_services: Callable[..., list[ServiceProcess]]) -> dict[str, Serv
     """worker, vote and result as real processes on free ports, serving the test polls file."""
     worker, vote, result = start_services("worker", "vote", "result", POLLS_FILE=str(POLLS_FILE))
     return {"worker": worker, "vote": vote, "result": result}
-
-
-def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, animations="disabled")
-
-
-def counts(result_url: str, poll: str) -> dict[str, int]:
-    body = requests.get(f"{result_url}/api/polls/{poll}/results", timeout=5).json()
-    return {item["option"]: item["votes"] for item in body["options"]}
-
-
-def cast(vote_url: str, poll: str, option: str) -> None:
-    """One vote from a new voter (no cookie), through the JSON API."""
-    response = requests.post(f"{vote_url}/api/polls/{poll}/vote", json={"option": option}, timeout=5)
-    assert response.status_code == 202, response.text

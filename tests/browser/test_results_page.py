@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DESKTOP, PHONE, cast, screenshot
+from browsertools import DESKTOP, PHONE, cast, screenshot
 from playwright.sync_api import Page, expect
 from votectl.localstack import ServiceProcess
 

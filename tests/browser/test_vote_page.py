@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import DESKTOP, PHONE, POLLS_FILE, counts, screenshot
+from browsertools import DESKTOP, PHONE, POLLS_FILE, counts, screenshot
 from playwright.sync_api import Page, expect
 from votectl.localstack import RedisServer, ServiceProcess
 from votectl.localstack.ports import wait_until

@@ -205,6 +205,9 @@ def test_scrape_interval_follows_speed_within_bounds() -> None:
     [
         (["rehearse", "worker"], "cannot rehearse 'worker'"),
         (["rehearse", "vote", "--speed", "0"], "--speed must be positive"),
+        (["rehearse", "vote", "--speed", "nan"], "--speed must be positive and finite, got nan"),
+        (["rehearse", "vote", "--rate", "nan"], "--rate must be >= 0 and finite, got nan"),
+        (["rehearse", "vote", "--report", "/dev/null/report"], "--report /dev/null/report: cannot create"),
         (["rehearse", "vote", "--strategy-from", "qa"], "unknown env 'qa'"),
         (["rehearse", "vote", "--canary-env", "NOEQUALS"], "expected NAME=VALUE"),
     ],

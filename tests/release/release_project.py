@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from votectl.cli import main
-from votectl.release.images import ENVS, ImageRef, images_path, read_refs, write_refs
+from votectl.release.images import ImageRef, images_path, read_refs, write_refs
 
 ROOT = Path(__file__).resolve().parents[2]
 # What verify needs to run on a copy: the manifests, the analysis templates, the policies and itself.
@@ -26,23 +26,6 @@ REMOTE_URL = f"https://github.com/{OWNER}/{NAME}.git"
 def digest(char: str) -> str:
     return "sha256:" + char * 64
 
-
-def real_envs_present() -> bool:
-    return all((ROOT / images_path(env)).is_file() for env in ENVS)
-
-
-MINIMAL_IMAGES = """\
-# Image references of this env: the one file a promotion pull request changes.
-apiVersion: kustomize.config.k8s.io/v1alpha1
-kind: Component
-images:
-  - name: ghcr.io/votingplatform/vote
-    digest: {digest}
-  - name: ghcr.io/votingplatform/worker
-    digest: {digest}  # pinned by the release manager
-  - name: ghcr.io/votingplatform/result
-    digest: {digest}
-"""
 
 # Known starting point: dev is ahead of staging for vote and result; dev's worker is only tagged.
 SEED = {
@@ -93,16 +76,12 @@ class Project:
 
     @staticmethod
     def template(source: Path) -> Path:
-        """The project's real trees (when present) with the known SEED image references, committed once."""
+        """The project's real trees with the known SEED image references, committed once."""
         source.mkdir()
         for rel in COPIED:
-            if (ROOT / rel).is_dir():
-                shutil.copytree(ROOT / rel, source / rel, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(ROOT / rel, source / rel, ignore=shutil.ignore_patterns("__pycache__"))
         for env, refs in SEED.items():
             path = source / images_path(env)
-            if not path.is_file():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(MINIMAL_IMAGES.format(digest=digest("9")))
             path.write_text(write_refs(path.read_text(), env, refs))
         git(source, "init", "--quiet", "--initial-branch=main")
         _identity(source)

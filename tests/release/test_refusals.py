@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 from fake_github import FakeGitHub
 from release_project import OWNER, Project, digest
+from votectl.localstack.ports import free_port
 
 VOTE_BRANCH = f"promote/staging/vote-{'1' * 12}"
 
@@ -129,9 +129,7 @@ def test_nothing_to_promote_when_target_already_runs_it(project: Project, github
 def test_unreachable_api_is_one_line(
     project: Project, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # free a moment ago: nothing listens there
     monkeypatch.setenv("GITHUB_API_URL", f"http://127.0.0.1:{port}")
     result = project.votectl("promote", "vote", "--to", "staging")
     assert (result.code, result.err) == (
@@ -152,3 +150,5 @@ def test_status_still_shows_images_when_github_refuses(
         "401 Bad credentials\n"
     )
     assert json.loads(result.out)["pull_requests"] is None
+    table = project.votectl("status")
+    assert "open pull requests: not shown (see the warning above)" in table.out

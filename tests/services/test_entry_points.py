@@ -43,6 +43,7 @@ def run_module(service: str, env: dict[str, str]) -> subprocess.CompletedProcess
         ("vote", "VOTE_FAULT_RATE", "1.5", "VOTE_FAULT_RATE: must be between 0 and 1, got 1.5"),
         ("vote", "VOTE_RATE_LIMIT", "lots", "VOTE_RATE_LIMIT: expected e.g. '100 per second', got 'lots'"),
         ("vote", "SECRET_KEY", "short", "SECRET_KEY: must be at least 16 characters"),
+        ("vote", "TRUSTED_PROXIES", "9", "TRUSTED_PROXIES: must be between 0 and 5, got 9"),
         ("vote", "REDIS_URL", "http://redis", "REDIS_URL: expected a redis://, rediss:// or unix:// URL"),
         ("result", "RESULT_PORT", "70000", "RESULT_PORT: not a port number: '70000'"),
         ("result", "RESULT_REFRESH_INTERVAL", "soon", "RESULT_REFRESH_INTERVAL: not a number: 'soon'"),

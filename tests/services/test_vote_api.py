@@ -189,6 +189,28 @@ def test_rate_limit_is_429(service_env: dict[str, str], redis_conn: redis.Redis)
     assert client.get("/").status_code == 200  # only casting votes is limited
 
 
+def test_rate_limit_counts_the_voter_behind_a_trusted_proxy(service_env: dict[str, str]) -> None:
+    """Behind the ingress every request comes from the controller: TRUSTED_PROXIES counts per voter."""
+    env = {**service_env, "VOTE_RATE_LIMIT": "1 per minute", "TRUSTED_PROXIES": "1"}
+    client = create_app(env).test_client()
+
+    def vote_from(address: str) -> int:
+        headers = {"X-Forwarded-For": address}
+        return client.post("/api/vote", json={"option": "Cats"}, headers=headers).status_code
+
+    assert [vote_from("203.0.113.7"), vote_from("203.0.113.8"), vote_from("203.0.113.7")] == [202, 202, 429]
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(service_env: dict[str, str]) -> None:
+    """A client cannot dodge the limit by inventing X-Forwarded-For when no proxy is trusted (the default)."""
+    client = create_app({**service_env, "VOTE_RATE_LIMIT": "1 per minute"}).test_client()
+    codes = [
+        client.post("/api/vote", json={"option": "Cats"}, headers={"X-Forwarded-For": f"198.51.100.{i}"})
+        for i in range(2)
+    ]
+    assert [response.status_code for response in codes] == [202, 429]
+
+
 def test_health_endpoints(service_env: dict[str, str]) -> None:
     client = create_app(service_env).test_client()
     assert client.get("/healthz").json == {"status": "alive"}

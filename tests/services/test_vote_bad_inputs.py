@@ -7,10 +7,9 @@ from collections.abc import Callable
 
 import pytest
 import redis
-from conftest import SECRET
 from flask.testing import FlaskClient
 from itsdangerous import Signer
-from servicetools import csrf_token
+from servicetools import SECRET, csrf_token
 from vote.app import MAX_BODY_BYTES, create_app
 from vote.voters import COOKIE_NAME
 from werkzeug.test import TestResponse

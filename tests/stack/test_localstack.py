@@ -69,6 +69,21 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         RedisServer(tmp_path / "b", port=first.port).start()
 
 
+@pytest.mark.parametrize(
+    ("bind", "reason"),
+    [
+        ("no-such-host.invalid", "cannot listen on no-such-host.invalid"),
+        ("192.0.2.1", "cannot listen on 192.0.2.1"),
+    ],
+)
+def test_a_bind_address_that_cannot_work_is_not_called_busy(tmp_path: Path, bind: str, reason: str) -> None:
+    """BIND=typo used to read "port 5000 is already in use"; the operator must see the real reason."""
+    service = ServiceProcess("vote", {}, tmp_path / "vote.log", port=free_port(), bind=bind)
+    with pytest.raises(VotectlError, match=reason):
+        service.launch()
+    assert not service.running
+
+
 def test_postgres_keeps_data_across_restart_and_creates_the_app_database(server_dir: Path) -> None:
     with PostgresServer(server_dir) as server:
         assert server.url.endswith("/voting")

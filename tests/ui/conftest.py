@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg2
 import pytest
 from flask.testing import FlaskClient
 from result.app import create_app as create_result_app
+from uitools import POLLS_FILE, SECRET
 from vote.app import create_app as create_vote_app
 from votingcommon.store import migrate
-
-POLLS_FILE = Path(__file__).with_name("polls.yaml")
-SECRET = "ui-test-secret-0123456789abcdef"
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 import redis
-from conftest import POLLS_FILE
 from flask.testing import FlaskClient
+from uitools import POLLS_FILE
 from vote.app import create_app as create_vote_app
 from votectl.localstack import ServiceProcess
 

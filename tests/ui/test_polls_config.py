@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import POLLS_FILE
+from uitools import POLLS_FILE
 from votingcommon.config import ConfigError
 from votingcommon.pollsfile import polls_from_env
 

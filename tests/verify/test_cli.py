@@ -140,6 +140,30 @@ def test_bad_input_is_one_line_and_exit_two(args: list[str], stdin: str, message
     assert result.stderr.startswith(f"votectl: error: {message}")
 
 
+@pytest.mark.parametrize(
+    ("argv", "start"),
+    [
+        ([], "votectl: error: the following arguments are required: COMMAND"),
+        (["nope"], "votectl: error: argument COMMAND: invalid choice: 'nope'"),
+        (["verify", "--no-such-flag"], "votectl: error: unrecognized arguments: --no-such-flag"),
+        (["status", "--format", "xml"], "votectl status: error: argument --format: invalid choice: 'xml'"),
+        (
+            ["rollback", "prod", "--steps", "x"],
+            "votectl rollback: error: argument --steps: invalid int value",
+        ),
+    ],
+)
+def test_argument_mistakes_of_any_command_are_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], start: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    _, err = capsys.readouterr()
+    assert exit_.value.code == 2
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(start), err
+
+
 def test_custom_resources_without_schema_dir_are_a_usage_error(monkeypatch, capsys, tmp_path) -> None:
     monkeypatch.delenv("CRD_SCHEMA_DIR", raising=False)
     monkeypatch.setattr("votectl.verify.schemas.DOWNLOADED_SCHEMAS", tmp_path / "not-downloaded")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -40,6 +42,24 @@ SECURITY_HEADERS = {
 }
 
 
+class SecurityHeaders:
+    """WSGI middleware adding SECURITY_HEADERS to every answer, errors and static files included.
+
+    One list concatenation per response: werkzeug's Headers.update costs ~9 µs for the seven headers,
+    a few percent of a vote's whole CPU budget.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._headers = list(SECURITY_HEADERS.items())
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, headers + self._headers, exc_info)
+
+        return self._app(environ, start)
+
+
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     response = jsonify(error=message)
     response.status_code = status
@@ -61,22 +81,32 @@ def install_common(app: Flask, service: str, probe: HealthProbe) -> None:
         g.started = time.perf_counter()
 
     def record(response: Response) -> Response:
-        response.headers.update(SECURITY_HEADERS)
         route = request.url_rule.rule if request.url_rule else "unmatched"
         if route in UNTRACKED_ROUTES:
             return response
         code = response.status_code
-        metrics.REQUESTS.labels(service, request.method, route, str(code)).inc()
-        metrics.REQUEST_DURATION.labels(service, route).observe(time.perf_counter() - g.get("started", 0.0))
+        requests, duration = _request_metrics(service, request.method, route, code)
+        requests.inc()
+        duration.observe(time.perf_counter() - g.get("started", 0.0))
         if code >= 500:
             metrics.ERRORS.labels(service, g.get("error_reason", f"http_{code}")).inc()
         return response
 
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
     app.before_request(start_timer)
     app.after_request(record)
     app.register_error_handler(HTTPException, json_http_error)
     app.register_error_handler(Exception, unexpected_error)
     _add_health_routes(app, probe)
+
+
+@lru_cache(maxsize=1024)
+def _request_metrics(service: str, method: str, route: str, code: int) -> tuple[Any, Any]:
+    """The labelled children of one kind of request, looked up once: `labels()` costs a lock and a few µs."""
+    return (
+        metrics.REQUESTS.labels(service, method, route, str(code)),
+        metrics.REQUEST_DURATION.labels(service, route),
+    )
 
 
 def error_message(err: HTTPException) -> str:

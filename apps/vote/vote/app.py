@@ -10,6 +10,7 @@ from votingcommon.config import Env
 from votingcommon.connections import PgPool, redis_client
 from votingcommon.health import HealthProbe
 from votingcommon.web import install_common
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from vote.config import VoteConfig
 from vote.faults import FaultInjector
@@ -32,6 +33,7 @@ def create_app(env: Env | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.cookie_secure,
+        WTF_CSRF_CHECK_DEFAULT=False,  # the form views check their token themselves (vote.views)
     )
     app.session_interface = FormPageSessions()
     client = redis_client(config.redis_url)
@@ -47,4 +49,7 @@ def create_app(env: Env | None = None) -> Flask:
         csrf=CSRFProtect(app),
     )
     register_views(app, deps)
+    if config.trusted_proxies:
+        # Behind the ingress the peer is the controller: take the voter's address from the hops we trust.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # type: ignore[method-assign]
     return app

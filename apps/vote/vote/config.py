@@ -15,8 +15,11 @@ from votingcommon.votes import stream_name
 log = logging.getLogger(__name__)
 
 # Per client address and per gunicorn worker (in-memory counters: no Redis round trip per vote). Generous so
-# that the benchmark's 50 connections from one address are never limited; overlays set a production value.
+# that the benchmark's 50 connections from one address are never limited; the cluster's ConfigMap sets a
+# per-voter limit and TRUSTED_PROXIES, so the address counted is the voter's, not the ingress controller's.
 DEFAULT_RATE_LIMIT = "10000 per second"
+# How many reverse proxies in front of vote append to X-Forwarded-For (0: trust none, use the peer address).
+MAX_TRUSTED_PROXIES = 5
 MIN_SECRET_LENGTH = 16
 
 
@@ -29,6 +32,7 @@ class VoteConfig:
     secret_key: str
     cookie_secure: bool
     rate_limit: str
+    trusted_proxies: int
     fault_rate: float
     fault_latency_ms: int
 
@@ -42,6 +46,7 @@ class VoteConfig:
             secret_key=_secret_key(env),
             cookie_secure=env_bool(env, "COOKIE_SECURE", False),
             rate_limit=_rate_limit(env),
+            trusted_proxies=env_int(env, "TRUSTED_PROXIES", 0, 0, MAX_TRUSTED_PROXIES),
             fault_rate=env_float(env, "VOTE_FAULT_RATE", 0.0, 0.0, 1.0),
             fault_latency_ms=env_int(env, "VOTE_FAULT_LATENCY_MS", 0, 0, 60_000),
         )

@@ -95,7 +95,8 @@ def _print_table(report: dict) -> None:
     console = Console(width=160)
     console.print(table)
     if report["pull_requests"] is None:
-        console.print("open pull requests: not shown (set GITHUB_TOKEN or GH_TOKEN)")
+        why = "see the warning above" if token_from_env() else "set GITHUB_TOKEN or GH_TOKEN"
+        console.print(f"open pull requests: not shown ({why})")
         return
     for pull in report["pull_requests"]:
         console.print(f"open #{pull['number']} {pull['head']}: {pull['title']}")

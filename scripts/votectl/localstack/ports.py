@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import time
 from collections.abc import Callable
+
+from votectl.errors import VotectlError
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -15,14 +18,19 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_in_use(host: str, port: int) -> bool:
-    """True when something already listens on host:port (checked by binding, as a server would)."""
+    """True when something already listens on host:port (checked by binding, as a server would).
+
+    Any other bind failure (an unknown host, an address not on this machine, a privileged port) is the
+    operator's to fix, so it is reported as such rather than as a busy port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # Like the servers themselves: connections of a stopped server in TIME_WAIT do not block the port.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
-        except OSError:
-            return True
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                return True
+            raise VotectlError(f"cannot listen on {host} port {port}: {err.strerror or err}") from None
         return False
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 import tempfile
 from collections import Counter
 from collections.abc import Mapping
@@ -70,12 +72,24 @@ def load_rollout(service: str, env: str) -> Rollout:
     return find_rollout(render_env(env), service, env)
 
 
+def _prepare_report_dir(path: Path) -> None:
+    """Before minutes of rehearsal, not after: an unusable --report must not cost the run."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise VotectlError(f"--report {path}: cannot create the directory: {err.strerror or err}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise VotectlError(f"--report {path}: directory is not writable")
+
+
 def rehearse(options: RehearsalOptions, console: Console | None = None) -> RehearsalResult:
-    if options.speed <= 0:
-        raise VotectlError(f"--speed must be positive, got {options.speed:g}")
-    if options.rate < 0:
-        raise VotectlError(f"--rate must be >= 0, got {options.rate:g}")
+    if not (math.isfinite(options.speed) and options.speed > 0):
+        raise VotectlError(f"--speed must be positive and finite, got {options.speed:g}")
+    if not (math.isfinite(options.rate) and options.rate >= 0):
+        raise VotectlError(f"--rate must be >= 0 and finite, got {options.rate:g}")
     rollout = load_rollout(options.service, options.env)
+    if options.report_dir is not None:
+        _prepare_report_dir(options.report_dir)
     hashes = pod_template_hashes(rollout.pod_template, options.canary_env)
     timing = Timing(options.speed, scrape_interval_for(options.speed))
     timeline = Timeline(console)
