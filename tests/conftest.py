@@ -18,6 +18,7 @@ import pytest
 import redis
 from votectl.localstack import PostgresServer, RedisServer, ServiceProcess
 from votectl.localstack.databases import create_database, drop_database
+from votectl.verify.schemas import CRD_SCHEMA_ENV, DOWNLOADED_SCHEMAS
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -29,6 +30,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "prometheus" in item.keywords:
             item.add_marker(skip)
 
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Test servers trade crash safety (not tested through them) for speed; fault tests start their own.
 FAST_POSTGRES_SETTINGS = {"fsync": "off", "full_page_writes": "off", "max_connections": "200"}
@@ -129,3 +132,16 @@ def start_service(start_services: Callable[..., list[ServiceProcess]]) -> Callab
         return start_services(service, **env)[0]
 
     return start
+
+
+@pytest.fixture(scope="session")
+def crd_schema_dir() -> Path:
+    """CRD JSON schemas: CRD_SCHEMA_DIR (what .ci/run sets), else the shared copy beside the checkout, else
+    what `make crd-schemas` downloaded; the tests that need them skip, and say why, when there are none."""
+    configured = os.environ.get(CRD_SCHEMA_ENV)
+    shared = ROOT.parent / "shared" / "crd-schemas"
+    candidates = [Path(configured)] if configured else [shared, DOWNLOADED_SCHEMAS]
+    for path in candidates:
+        if path.is_dir():
+            return path.resolve()
+    pytest.skip(f"no CRD schemas: set {CRD_SCHEMA_ENV} or run `make crd-schemas` ({candidates[0]} missing)")

@@ -29,16 +29,8 @@ RESULT_REF = re.compile(r"\$\(tasks\.([a-z0-9-]+)\.results\.([A-Za-z0-9_-]+)\)")
 TEKTON_VARIABLE = re.compile(r"\$\((params|tasks|context|workspaces|results|steps|step|resources)[.\[]")
 
 
-def crd_schema_dir() -> Path | None:
-    configured = os.environ.get("CRD_SCHEMA_DIR")
-    candidate = Path(configured) if configured else ROOT.parent / "shared" / "crd-schemas"
-    return candidate if candidate.is_dir() else None
-
-
-def crd_schema(obj: dict) -> dict:
+def crd_schema(directory: Path, obj: dict) -> dict:
     group, version = obj["apiVersion"].split("/")
-    directory = crd_schema_dir()
-    assert directory, "no CRD schema directory"
     path = directory / group / f"{obj['kind'].lower()}_{version}.json"
     assert path.exists(), f"no schema for {obj['kind']} {obj['apiVersion']} at {path}"
     return json.loads(path.read_text())
@@ -62,14 +54,11 @@ def test_api_versions(tekton_objects: list[dict]) -> None:
             assert obj["apiVersion"] == "triggers.tekton.dev/v1beta1", obj["metadata"]["name"]
 
 
-@pytest.mark.skipif(
-    crd_schema_dir() is None, reason="no CRD schemas (set CRD_SCHEMA_DIR or provide ../shared)"
-)
-def test_tekton_objects_match_crd_schemas(tekton_objects: list[dict]) -> None:
+def test_tekton_objects_match_crd_schemas(tekton_objects: list[dict], crd_schema_dir: Path) -> None:
     checked = [obj for obj in tekton_objects if obj["kind"] in TEKTON_KINDS | TRIGGERS_KINDS]
     checked += pipeline_run_templates(tekton_objects)
     for obj in checked:
-        jsonschema.validate(obj, crd_schema(obj))
+        jsonschema.validate(obj, crd_schema(crd_schema_dir, obj))
     assert {obj["kind"] for obj in checked} >= {"Task", "Pipeline", "PipelineRun", "EventListener"}
 
 
@@ -80,14 +69,12 @@ def test_builtin_kinds_match_kubernetes_schemas(tekton_objects: list[dict]) -> N
     assert {obj["kind"] for obj in checked} >= {"ServiceAccount", "Role", "RoleBinding"}
 
 
-def test_a_crd_schema_rejects_a_v1beta1_only_field() -> None:
+def test_a_crd_schema_rejects_a_v1beta1_only_field(crd_schema_dir: Path) -> None:
     """The schema check has teeth: a v1beta1-style Pipeline field fails against the v1 schema."""
-    if crd_schema_dir() is None:
-        pytest.skip("no CRD schemas (set CRD_SCHEMA_DIR or provide ../shared)")
     pipeline = {"apiVersion": "tekton.dev/v1", "kind": "Pipeline", "metadata": {"name": "x"}}
     pipeline["spec"] = {"tasks": [{"name": "t", "taskRef": {"name": "t"}, "resources": {}}]}
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(pipeline, crd_schema(pipeline))
+        jsonschema.validate(pipeline, crd_schema(crd_schema_dir, pipeline))
 
 
 def test_step_images_are_pinned_by_digest(tekton_objects: list[dict]) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from votectl.render import ENVS, render_dirs, render_envs
-from votectl.verify.schemas import CRD_SCHEMA_ENV, SchemaStore
+from votectl.verify.schemas import SchemaStore
 
-SHARED_SCHEMAS = Path("/work/shared/crd-schemas")
 ARGOCD_DIR = Path(__file__).resolve().parents[2] / "gitops" / "argocd"
 
 
@@ -24,10 +22,5 @@ def argocd() -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def schema_store() -> SchemaStore:
-    """CRD_SCHEMA_DIR as CI sets it, else the shared copy; skip with the reason when neither exists."""
-    configured = os.environ.get(CRD_SCHEMA_ENV)
-    path = Path(configured) if configured else SHARED_SCHEMAS
-    if not path.is_dir():
-        pytest.skip(f"no CRD schemas: set {CRD_SCHEMA_ENV} or run `make crd-schemas` ({path} missing)")
-    return SchemaStore(path)
+def schema_store(crd_schema_dir: Path) -> SchemaStore:
+    return SchemaStore(crd_schema_dir)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fake_github import TOKEN, FakeGitHub, serve
-from release_project import NAME, OWNER, ROOT, Project
+from release_project import NAME, OWNER, Project
 
 
 @pytest.fixture
@@ -34,11 +33,7 @@ def project(tmp_path: Path, template: Path) -> Project:
 
 
 @pytest.fixture
-def gate(monkeypatch: pytest.MonkeyPatch) -> Path:
-    """What the real `votectl verify` needs on the copy; skip with the reason when it cannot run."""
-    configured = os.environ.get("CRD_SCHEMA_DIR")
-    path = Path(configured) if configured else ROOT.parent / "shared" / "crd-schemas"
-    if not path.is_dir():
-        pytest.skip(f"no CRD schemas for verify: set CRD_SCHEMA_DIR ({path} missing)")
-    monkeypatch.setenv("CRD_SCHEMA_DIR", str(path.resolve()))
-    return path
+def gate(monkeypatch: pytest.MonkeyPatch, crd_schema_dir: Path) -> Path:
+    """What the real `votectl verify` needs on the copy (it skips with the reason when it cannot run)."""
+    monkeypatch.setenv("CRD_SCHEMA_DIR", str(crd_schema_dir))
+    return crd_schema_dir

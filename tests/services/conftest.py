@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -46,3 +47,11 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def stop() -> Iterator[threading.Event]:
+    """The stop signal of a worker Consumer under test; set at teardown so no consumer loop outlives it."""
+    event = threading.Event()
+    yield event
+    event.set()

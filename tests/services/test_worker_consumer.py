@@ -21,13 +21,6 @@ OPTIONS = ("Cats", "Dogs")
 
 
 @pytest.fixture
-def stop() -> Iterator[threading.Event]:
-    event = threading.Event()
-    yield event
-    event.set()
-
-
-@pytest.fixture
 def make_consumer(redis_url: str, database_url: str, stop: threading.Event) -> Iterator:
     pools: list[PgPool] = []
 

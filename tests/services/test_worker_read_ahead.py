@@ -19,13 +19,6 @@ BATCH = 20
 
 
 @pytest.fixture
-def stop() -> Iterator[threading.Event]:
-    event = threading.Event()
-    yield event
-    event.set()
-
-
-@pytest.fixture
 def consumer(redis_url: str, database_url: str, stop: threading.Event) -> Iterator[Consumer]:
     settings = {
         "REDIS_URL": redis_url,

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from votectl.render import render_dirs
-from votectl.verify.schemas import CRD_SCHEMA_ENV, SchemaStore
+from votectl.verify.schemas import SchemaStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED_SCHEMAS = Path("/work/shared/crd-schemas")
 
 
 @pytest.fixture(scope="session")
-def crd_dir() -> Path:
-    """CRD_SCHEMA_DIR as CI sets it, else the shared copy on dev machines; otherwise skip with the why."""
-    configured = os.environ.get(CRD_SCHEMA_ENV)
-    path = Path(configured) if configured else SHARED_SCHEMAS
-    if not path.is_dir():
-        pytest.skip(f"no CRD schemas: set {CRD_SCHEMA_ENV} or run `make crd-schemas` ({path} missing)")
-    return path.resolve()
-
-
-@pytest.fixture(scope="session")
-def store(crd_dir: Path) -> SchemaStore:
-    return SchemaStore(crd_dir)
+def store(crd_schema_dir: Path) -> SchemaStore:
+    return SchemaStore(crd_schema_dir)
 
 
 @pytest.fixture(scope="session")

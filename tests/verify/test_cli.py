@@ -27,30 +27,30 @@ def manifests(tmp_path: Path, rendered_fixtures: dict[str, list[dict]]) -> dict[
     return paths
 
 
-def verify(capsys: pytest.CaptureFixture[str], crd_dir: Path, *args: str) -> tuple[int, str, str]:
-    code = main(["verify", "--crd-schemas", str(crd_dir), *args])
+def verify(capsys: pytest.CaptureFixture[str], crd_schema_dir: Path, *args: str) -> tuple[int, str, str]:
+    code = main(["verify", "--crd-schemas", str(crd_schema_dir), *args])
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def test_clean_files_exit_zero_with_summary(capsys, crd_dir, manifests) -> None:
-    code, out, err = verify(capsys, crd_dir, "--files", str(manifests["base"]))
+def test_clean_files_exit_zero_with_summary(capsys, crd_schema_dir, manifests) -> None:
+    code, out, err = verify(capsys, crd_schema_dir, "--files", str(manifests["base"]))
     assert (code, err) == (0, "")
     assert "files (prod rules): 11 objects, no findings" in out
     assert "verify OK: files: 11 objects, 0 errors" in out
 
 
-def test_findings_exit_one_and_show_in_the_table(capsys, crd_dir, manifests) -> None:
-    code, out, _ = verify(capsys, crd_dir, "--files", str(manifests["missing-arg"]), "--env", "dev")
+def test_findings_exit_one_and_show_in_the_table(capsys, crd_schema_dir, manifests) -> None:
+    code, out, _ = verify(capsys, crd_schema_dir, "--files", str(manifests["missing-arg"]), "--env", "dev")
     assert code == 1
     assert "files (dev rules)" in out
     assert "crossref/analysis-args" in out and "Rollout/voting-fixture/vote" in out
     assert "verify FAILED: files: 11 objects, 1 errors" in out
 
 
-def test_json_format(capsys, crd_dir, manifests) -> None:
+def test_json_format(capsys, crd_schema_dir, manifests) -> None:
     files = [str(manifests["missing-arg"]), str(manifests["unknown-field"])]
-    code, out, _ = verify(capsys, crd_dir, "--format", "json", "--files", *files)
+    code, out, _ = verify(capsys, crd_schema_dir, "--format", "json", "--files", *files)
     report = json.loads(out)
     assert code == 1
     assert report["ok"] is False
@@ -63,8 +63,9 @@ def test_json_format(capsys, crd_dir, manifests) -> None:
     }
 
 
-def test_exceptions_in_force_are_reported(capsys, crd_dir, manifests) -> None:
-    code, out, _ = verify(capsys, crd_dir, "--format", "json", "--files", str(manifests["exempted-tag"]))
+def test_exceptions_in_force_are_reported(capsys, crd_schema_dir, manifests) -> None:
+    exempted = str(manifests["exempted-tag"])
+    code, out, _ = verify(capsys, crd_schema_dir, "--format", "json", "--files", exempted)
     report = json.loads(out)
     assert (code, report["ok"], report["findings"]) == (0, True, [])
     assert report["exceptions"] == [
@@ -76,13 +77,14 @@ def test_exceptions_in_force_are_reported(capsys, crd_dir, manifests) -> None:
             "until": "2099-12-31",
         }
     ]
-    code, out, _ = verify(capsys, crd_dir, "--files", str(manifests["exempted-tag"]))
+    code, out, _ = verify(capsys, crd_schema_dir, "--files", str(manifests["exempted-tag"]))
     assert "exceptions in force" in out and "hotfix build awaiting its signed digest" in out
     assert "verify OK: files: 11 objects, 0 errors, 0 warnings/info, 1 exceptions in force" in out
 
 
-def test_junit_format(capsys, crd_dir, manifests) -> None:
-    code, out, _ = verify(capsys, crd_dir, "--format", "junit", "--files", str(manifests["unknown-field"]))
+def test_junit_format(capsys, crd_schema_dir, manifests) -> None:
+    unknown_field = str(manifests["unknown-field"])
+    code, out, _ = verify(capsys, crd_schema_dir, "--format", "junit", "--files", unknown_field)
     suite = ET.fromstring(out).find("testsuite")  # noqa: S314 (our own output)
     assert code == 1
     assert suite is not None and suite.get("name") == "files"
@@ -93,9 +95,9 @@ def test_junit_format(capsys, crd_dir, manifests) -> None:
     assert notes == [("Env/files", f"[policy] {POLICIES_WAIT}")]
 
 
-def test_files_from_stdin(capsys, crd_dir, manifests, monkeypatch) -> None:
+def test_files_from_stdin(capsys, crd_schema_dir, manifests, monkeypatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(manifests["unknown-field"].read_text()))
-    code, out, _ = verify(capsys, crd_dir, "--format", "json", "--files", "-")
+    code, out, _ = verify(capsys, crd_schema_dir, "--format", "json", "--files", "-")
     assert code == 1
     assert [(f["rule"], f["message"], f["severity"]) for f in json.loads(out)["findings"]] == [
         ("policy", POLICIES_WAIT, "warning"),

@@ -109,13 +109,13 @@ def test_broken_overlay_is_rejected_with_the_right_message(
 
 
 def test_unknown_kind_is_rejected_not_passed(
-    rendered_fixtures: dict[str, list[dict]], store: SchemaStore, crd_dir: object
+    rendered_fixtures: dict[str, list[dict]], store: SchemaStore, crd_schema_dir: object
 ) -> None:
     assert structural_findings(rendered_fixtures["unknown-kind"], store) == [
         (
             "schema",
             "Widget voting-fixture/gadget",
-            f"(root): no schema for Widget example.com/v1 in {crd_dir} "
+            f"(root): no schema for Widget example.com/v1 in {crd_schema_dir} "
             "(expected <group>/<kind>_<version>.json)",
         )
     ]

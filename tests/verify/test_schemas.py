@@ -106,8 +106,8 @@ def test_custom_resource_without_schema_dir_asks_for_make_crd_schemas() -> None:
         store.errors(prometheus_rule("warn"))
 
 
-def test_same_kind_compiles_once(crd_dir: Path) -> None:
-    store = SchemaStore(crd_dir)
+def test_same_kind_compiles_once(crd_schema_dir: Path) -> None:
+    store = SchemaStore(crd_schema_dir)
     store.errors(prometheus_rule("warn"))
     assert store.validator("monitoring.coreos.com/v1", "PrometheusRule") is store.validator(
         "monitoring.coreos.com/v1", "PrometheusRule"

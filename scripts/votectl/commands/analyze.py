@@ -8,6 +8,7 @@ import time
 from datetime import datetime
 
 from votectl.errors import VotectlError
+from votectl.pairs import parse_pair
 
 # Exit codes by final run phase (2 stays the usage/input error of every votectl command).
 EXIT_CODES = {"Successful": 0, "Failed": 3, "Inconclusive": 4, "Error": 5}
@@ -77,13 +78,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def parse_args_list(pairs: list[str]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise VotectlError(f"--arg {pair!r}: expected NAME=VALUE")
-        values[name.strip()] = value
-    return values
+    try:
+        return dict(parse_pair(pair) for pair in pairs)
+    except ValueError as err:
+        raise VotectlError(f"--arg {err}") from None
 
 
 def parse_window(text: str) -> tuple[float, float]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from votectl.pairs import parse_pair
+
 # Exit codes by outcome (2 stays the usage/input error of every votectl command).
 EXIT_CODES = {"Promoted": 0, "Aborted": 3, "Paused": 4}
 
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
 def env_pair(text: str) -> tuple[str, str]:
     """argparse type: a bad pair is a usage error (exit 2) before anything starts."""
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip():
-        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")
-    return name.strip(), value
+    try:
+        return parse_pair(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
