@@ -6,6 +6,7 @@ import pytest
 from delivery_scanners import SCANNERS, main, rendered_envs
 
 
+@pytest.mark.scanners
 @pytest.mark.parametrize("name", sorted(SCANNERS))
 def test_scanner_is_clean(name: str) -> None:
     result = SCANNERS[name]()
