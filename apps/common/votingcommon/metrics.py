@@ -18,6 +18,25 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as _multiprocess
+from prometheus_client import values as _values
+
+_pid = os.getpid()
+
+
+def _refresh_pid() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+def _current_pid() -> int:
+    return _pid
+
+
+# In multiprocess mode every increment asks for the process id, to notice a fork; os.getpid() is a system call
+# (glibc no longer caches it), a few of them per request. The id is read once and again in each forked child.
+os.register_at_fork(after_in_child=_refresh_pid)
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _values.ValueClass = _values.MultiProcessValue(process_identifier=_current_pid)
 
 REQUESTS = Counter("vote_requests", "HTTP requests answered", ["service", "method", "route", "code"])
 ERRORS = Counter("vote_errors", "Every 5xx answer and every failed enqueue, by cause", ["service", "reason"])

@@ -59,6 +59,11 @@ class ServiceProcess:
     def running(self) -> bool:
         return self._process.running
 
+    @property
+    def pid(self) -> int | None:
+        """The service's main process (gunicorn's master for vote and result)."""
+        return self._process.pid
+
     def start(self, timeout: float = 30.0) -> ServiceProcess:
         self.launch()
         return self.wait_ready(timeout)
