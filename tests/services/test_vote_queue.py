@@ -23,7 +23,7 @@ def _vote(thread: int, number: int) -> Vote:
 
 
 def _enqueue_all(queue: VoteQueue, thread: int, start: threading.Barrier) -> list[tuple[str, Vote]]:
-    with Flask(__name__).app_context():
+    with Flask(__name__).test_request_context():
         start.wait()
         return [(queue.enqueue(vote), vote) for vote in (_vote(thread, n) for n in range(VOTES_PER_THREAD))]
 
@@ -51,7 +51,7 @@ def test_unreachable_redis_answers_every_waiting_request_with_503(closed_port: i
     start = threading.Barrier(8)
 
     def attempt(thread: int) -> str:
-        with Flask(__name__).app_context():
+        with Flask(__name__).test_request_context():
             start.wait()
             try:
                 queue.enqueue(_vote(thread, 0))
@@ -67,7 +67,7 @@ def test_unreachable_redis_answers_every_waiting_request_with_503(closed_port: i
 def test_refused_command_is_a_503_and_the_queue_keeps_working(redis_url: str, redis_conn: redis.Redis) -> None:
     redis_conn.set("votes", "not a stream")  # XADD answers WRONGTYPE
     queue = VoteQueue(redis_client(redis_url), "votes")
-    with Flask(__name__).app_context():
+    with Flask(__name__).test_request_context():
         with pytest.raises(ServiceUnavailable):
             queue.enqueue(_vote(1, 0))
         redis_conn.delete("votes")
@@ -77,7 +77,7 @@ def test_refused_command_is_a_503_and_the_queue_keeps_working(redis_url: str, re
 
 def test_redis_restart_is_survived_by_the_kept_connection(redis_url: str, redis_conn: redis.Redis) -> None:
     queue = VoteQueue(redis_client(redis_url), "votes")
-    with Flask(__name__).app_context():
+    with Flask(__name__).test_request_context():
         first = queue.enqueue(_vote(1, 0))
         redis_conn.client_kill_filter(_type="normal", skipme=True)  # drops the queue's own connection
         second = queue.enqueue(_vote(1, 1))  # retried on a reopened connection, not a 503

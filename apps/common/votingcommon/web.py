@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -67,34 +67,55 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return response
 
 
+# Where mark_error leaves the cause of a 5xx for RequestMetrics (the WSGI environ outlives Flask's `g`).
+ERROR_REASON_KEY = "votingcommon.error_reason"
+
+
 def mark_error(reason: str) -> None:
     """Name the cause of the 5xx being answered, for vote_errors_total{reason}."""
-    g.error_reason = reason
+    request.environ[ERROR_REASON_KEY] = reason
 
 
 # Probes and scrapes are not user traffic: counting them would dilute the error ratio canaries are judged on.
 UNTRACKED_ROUTES = frozenset({"/healthz", "/readyz", "/health", "/metrics"})
 
 
-def install_common(app: Flask, service: str, probe: HealthProbe) -> None:
-    def start_timer() -> None:
-        g.started = time.perf_counter()
+class RequestMetrics:
+    """WSGI middleware counting and timing every answer by route and status, errors by cause.
 
-    def record(response: Response) -> Response:
-        route = request.url_rule.rule if request.url_rule else "unmatched"
+    Done around Flask rather than in before/after-request hooks: the hooks, `g` and the request proxies
+    cost ~8 µs a request, a tenth of what vote does for a vote beyond a bare Flask endpoint. The route
+    is the matched URL rule of the request Flask built (werkzeug keeps it in the environ).
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], service: str) -> None:
+        self._app = app
+        self._service = service
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        started = time.perf_counter()
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            self._record(environ, int(status[:3]), time.perf_counter() - started)
+            return start_response(status, headers, exc_info)
+
+        return self._app(environ, start)
+
+    def _record(self, environ: dict[str, Any], code: int, seconds: float) -> None:
+        flask_request = environ.get("werkzeug.request")
+        rule = flask_request.url_rule if flask_request is not None else None
+        route = rule.rule if rule else "unmatched"
         if route in UNTRACKED_ROUTES:
-            return response
-        code = response.status_code
-        requests, duration = _request_metrics(service, request.method, route, code)
+            return
+        requests, duration = _request_metrics(self._service, environ["REQUEST_METHOD"], route, code)
         requests.inc()
-        duration.observe(time.perf_counter() - g.get("started", 0.0))
+        duration.observe(seconds)
         if code >= 500:
-            metrics.ERRORS.labels(service, g.get("error_reason", f"http_{code}")).inc()
-        return response
+            metrics.ERRORS.labels(self._service, environ.get(ERROR_REASON_KEY, f"http_{code}")).inc()
 
-    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
-    app.before_request(start_timer)
-    app.after_request(record)
+
+def install_common(app: Flask, service: str, probe: HealthProbe) -> None:
+    app.wsgi_app = SecurityHeaders(RequestMetrics(app.wsgi_app, service))  # type: ignore[method-assign]
     app.register_error_handler(HTTPException, json_http_error)
     app.register_error_handler(Exception, unexpected_error)
     _add_health_routes(app, probe)

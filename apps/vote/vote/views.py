@@ -38,6 +38,7 @@ from vote.voters import VoterCookies
 
 log = logging.getLogger(__name__)
 API_FIELDS = frozenset({"option", "poll"})
+_DROP = "drop"  # on `g.voter_cookie`: the request's cookie was rejected (never a voter id: those are longer)
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,17 @@ class VoteDeps:
 def register_views(app: Flask, deps: VoteDeps) -> None:
     polls = deps.polls
 
-    def voter() -> str:
-        """The request's voter id, remembered on `g` so the response carries the cookie when it is new."""
+    def voter() -> tuple[str, bool]:
+        """The request's voter id and whether it is new. A new id is noted on `g` for the response to set
+        its cookie, a rejected cookie for the response to drop it; a known voter costs no `g` access."""
         try:
-            g.voter, g.new_voter = deps.cookies.voter(request)
+            voter_id, new = deps.cookies.voter(request)
         except BadRequest:
-            g.bad_cookie = True
+            g.voter_cookie = _DROP
             raise
-        return str(g.voter)
+        if new:
+            g.voter_cookie = voter_id
+        return voter_id, new
 
     def admit() -> None:
         """First for every vote request, whatever follows: limits count bad requests too."""
@@ -73,7 +77,7 @@ def register_views(app: Flask, deps: VoteDeps) -> None:
         if closed := poll.window_message(datetime.now(UTC)):
             raise Conflict(closed)
         checked = _checked_option(poll, option)
-        vote = Vote(poll=poll.id, voter=voter(), option=checked, accepted_ms=now_ms())
+        vote = Vote(poll=poll.id, voter=voter()[0], option=checked, accepted_ms=now_ms())
         return deps.queue.enqueue(vote)
 
     def page(poll: Poll | None, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -84,8 +88,8 @@ def register_views(app: Flask, deps: VoteDeps) -> None:
         ), status
 
     def show(poll: Poll) -> tuple[str, int]:
-        current = voter()
-        return page(poll, choice=None if g.new_voter else _current_choice(deps.pool, poll, current))
+        current, new = voter()
+        return page(poll, choice=None if new else _current_choice(deps.pool, poll, current))
 
     def vote_form(poll: Poll) -> tuple[str, int]:
         # Only the forms check a CSRF token: a JSON content type cannot be sent cross-site without a CORS
@@ -138,10 +142,11 @@ def register_views(app: Flask, deps: VoteDeps) -> None:
 
     @app.after_request
     def write_voter_cookie(response: Response) -> Response:
-        if g.get("bad_cookie"):
+        cookie = g.get("voter_cookie")
+        if cookie == _DROP:
             deps.cookies.clear(response)
-        elif g.get("new_voter"):
-            deps.cookies.issue(response, g.voter)
+        elif cookie:
+            deps.cookies.issue(response, cookie)
         return response
 
     def form_poll() -> Poll | None:

@@ -9,6 +9,7 @@ from flask import Request, Response
 from itsdangerous import BadSignature, Signer
 from votingcommon.votes import is_valid_voter_id
 from werkzeug.exceptions import BadRequest
+from werkzeug.http import parse_cookie
 
 COOKIE_NAME = "voter_id"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -22,7 +23,9 @@ class VoterCookies:
 
     def voter(self, request: Request) -> tuple[str, bool]:
         """The voter id and whether it is new; a forged or tampered cookie is a 400."""
-        raw = request.cookies.get(COOKIE_NAME)
+        # Only the Cookie header is parsed: `request.cookies` first walks every header of the request,
+        # a few µs on each vote.
+        raw = parse_cookie(request.environ.get("HTTP_COOKIE")).get(COOKIE_NAME)
         if raw is None:
             return secrets.token_urlsafe(16), True
         try:
