@@ -30,7 +30,7 @@ from bench.harness import bench_stack, write_result
 CONNECTIONS = 50
 THREADS = 2
 DURATION_S = 10
-ROUNDS = int(os.environ.get("VOTE_BENCH_ROUNDS", "5"))
+ROUNDS = int(os.environ.get("VOTE_BENCH_ROUNDS", "7"))
 VOTERS = 200
 OPTIONS = ("Cats", "Dogs")
 TARGET_RATIO = 0.6

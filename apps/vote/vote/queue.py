@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import lru_cache
 from typing import Any
 
 import hiredis
@@ -70,7 +71,7 @@ class VoteQueue:
             raise ServiceUnavailable("vote queue unavailable, retry later", retry_after=RETRY_AFTER_SECONDS)
         if isinstance(slot.result, Exception):
             raise slot.result
-        metrics.ENQUEUED.labels(vote.option).inc()
+        _enqueued(vote.option).inc()
         entry_id = slot.result
         return entry_id.decode("ascii") if isinstance(entry_id, bytes) else str(entry_id)
 
@@ -112,6 +113,12 @@ class VoteQueue:
         return connection.retry.call_with_retry(
             lambda: _round_trip(connection, payload, len(entries)), lambda _error: connection.disconnect()
         )
+
+
+@lru_cache(maxsize=256)  # options are validated against the configured polls: a bounded set
+def _enqueued(option: str) -> Any:
+    """votes_enqueued_total's child for `option`, looked up once (`labels()` takes a lock every time)."""
+    return metrics.ENQUEUED.labels(option)
 
 
 def _flatten(fields: dict[str, str]) -> list[str]:
