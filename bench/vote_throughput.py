@@ -6,9 +6,11 @@ spec) run side by side and take turns in interleaved rounds (vote, ceiling, ceil
 see the same machine; wrk, Redis and the servers share the same 2 cores. The target is about the median
 of the per-round ratios.
 
-A run in which one gunicorn worker used almost no CPU is repeated: wrk opens its 50 keep-alive
-connections in one burst, and now and then a single worker accepts all of them, which halves what the
-server can do for the whole run whichever app it serves. Repeats are counted in the results.
+A run in which one gunicorn worker used almost no CPU is repeated (and counted in the results): wrk opens
+its 50 keep-alive connections in one burst, and on a shared listening socket a single worker sometimes
+accepted all of them, which halved what the server could do for the whole run, whichever app it served.
+Since the workers listen with SO_REUSEPORT (votingcommon.server) the kernel spreads the connections and
+this should not happen any more; the check stays so that a regression shows in the numbers.
 """
 
 from __future__ import annotations
@@ -92,13 +94,18 @@ def worker_cpu_seconds(service: ServiceProcess) -> list[float]:
 
 
 def measure(service: ServiceProcess, script: Path) -> dict:
-    """One wrk run, repeated while a gunicorn worker sat idle through it (see the module docstring)."""
+    """One wrk run, repeated while a gunicorn worker sat idle through it (see the module docstring).
+
+    `accepted_all_attempts` also counts the votes of discarded attempts: they are in the stream too."""
+    accepted = 0
     for attempt in range(1, MAX_ATTEMPTS + 1):
         before = worker_cpu_seconds(service)
         numbers = run_wrk(service.url, script)
         used = [after - start for after, start in zip(worker_cpu_seconds(service), before, strict=True)]
+        accepted += numbers["requests"] - numbers["failed"]
         numbers["worker_cpu_s"] = [round(seconds, 2) for seconds in used]
         numbers["attempt"] = attempt
+        numbers["accepted_all_attempts"] = accepted
         if min(used) >= IDLE_WORKER_SHARE * max(used):
             return numbers
     raise RuntimeError(f"a gunicorn worker stayed idle in {MAX_ATTEMPTS} runs in a row: {numbers}")
@@ -130,8 +137,9 @@ def main() -> dict:
                 stream_length = client.xlen("votes")
         finally:
             ceiling.stop()
-    accepted = VOTERS + sum(r["vote"]["requests"] - r["vote"]["failed"] for r in rounds)
+    accepted = VOTERS + sum(r["vote"]["accepted_all_attempts"] for r in rounds)
     repeats = sum(r[side]["attempt"] - 1 for r in rounds for side in ("vote", "ceiling"))
+    vote_runs = sum(r["vote"]["attempt"] for r in rounds)
     ratio = statistics.median(r["ratio"] for r in rounds)
 
     def median_of(side: str, key: str) -> float:
@@ -157,6 +165,6 @@ def main() -> dict:
             # connection) requests still in flight when it stops, which the server may still have accepted.
             "stream_entries": stream_length,
             "accepted_counted": accepted,
-            "stream_matches_accepted": 0 <= stream_length - accepted <= CONNECTIONS * ROUNDS,
+            "stream_matches_accepted": 0 <= stream_length - accepted <= CONNECTIONS * vote_runs,
         },
     )

@@ -8,11 +8,13 @@ directory must be in the environment before the first metric exists.
 from __future__ import annotations
 
 import atexit
+import errno
 import importlib
 import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from collections.abc import Callable
@@ -48,6 +50,7 @@ def serve(spec: ServiceSpec) -> int:
         setup_logging(spec.name, level)
         options = _gunicorn_options(spec, env, level)
         spec.prepare(env)  # type: ignore[arg-type]
+        _check_port_free(options["bind"])
     except ConfigError as err:
         print(f"{spec.name}: {err}", file=sys.stderr)
         return 2
@@ -67,6 +70,12 @@ def _gunicorn_options(spec: ServiceSpec, env: Env, level: str) -> dict[str, Any]
         "worker_class": "gthread",
         "threads": env_int(env, "WEB_THREADS", spec.default_threads, 1, 1000),
         "keepalive": 5,
+        # Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads connections evenly over
+        # the workers. On one shared socket whichever worker wakes first accepts: a burst of keep-alive
+        # connections (an ingress's, a load generator's) can all land on one worker and leave the other
+        # idle, and a vote worker with too few connections cannot keep its core busy while requests wait
+        # on Redis.
+        "reuse_port": True,
         "timeout": 30,
         "graceful_timeout": env_int(env, "GRACEFUL_TIMEOUT", 10, 0, 600),
         "loglevel": level.lower(),
@@ -78,6 +87,20 @@ def _gunicorn_options(spec: ServiceSpec, env: Env, level: str) -> dict[str, Any]
         "child_exit": _child_exit,
         "post_worker_init": _announce_stop_signals,
     }
+
+
+def _check_port_free(bind: str) -> None:
+    """With reuse_port a second server on the same port would not fail: it would silently share the
+    connections. So the master first binds the address the plain way, which any listener there refuses."""
+    host, _, port = bind.rpartition(":")
+    family = socket.AF_INET6 if host.startswith("[") else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers do not count
+        try:
+            probe.bind((host.strip("[]"), int(port)))
+        except OSError as err:
+            reason = "already in use" if err.errno == errno.EADDRINUSE else (err.strerror or str(err))
+            raise ConfigError("BIND", f"cannot listen on {bind}: {reason}") from None
 
 
 def _prepare_multiprocess_dir(service: str) -> None:
