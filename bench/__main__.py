@@ -10,6 +10,7 @@ import sys
 # Add a line here to have `make bench` run a new benchmark.
 BENCHMARKS = (
     "vote_throughput",
+    "vote_cpu",
     "worker_drain",
     "freshness",
     "results_latency",
