@@ -49,6 +49,7 @@ def run_module(service: str, env: dict[str, str]) -> subprocess.CompletedProcess
         ("vote", "REDIS_URL", "http://redis", "REDIS_URL: expected a redis://, rediss:// or unix:// URL"),
         ("result", "RESULT_PORT", "70000", "RESULT_PORT: not a port number: '70000'"),
         ("result", "RESULT_REFRESH_INTERVAL", "soon", "RESULT_REFRESH_INTERVAL: not a number: 'soon'"),
+        ("result", "RESULT_MAX_STREAMS", "32", "RESULT_MAX_STREAMS: must be between 1 and 31, got 32"),
         ("result", "DATABASE_URL", "mysql://db", "DATABASE_URL: expected a postgresql:// URL"),
         ("worker", "WORKER_BATCH_SIZE", "0", "WORKER_BATCH_SIZE: must be between 1 and 10000, got 0"),
         ("worker", "POSTGRES_PORT", "x", "POSTGRES_PORT: not a port number: 'x'"),

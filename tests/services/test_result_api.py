@@ -132,3 +132,23 @@ def test_stream_coalesces_a_burst(events: queue.Queue, migrated: PgPool) -> None
         seen.append(events.get(timeout=5))
     assert len(seen) < 30
     assert counts(seen[-1]) == [("Cats", 0), ("Dogs", 0), ("Birds", 30)]
+
+
+def test_streams_past_the_cap_get_503_until_one_ends(service_env: dict[str, str], database_url: str) -> None:
+    """Each stream holds a gunicorn thread; past RESULT_MAX_STREAMS the rest of the service stays usable."""
+    app = create_app({**service_env, "DATABASE_URL": database_url, "RESULT_MAX_STREAMS": "2"})
+    client = app.test_client()
+    held = [client.get("/api/results/stream", buffered=False) for _ in range(2)]
+    assert [response.status_code for response in held] == [200, 200]
+
+    refused = client.get("/api/results/stream", buffered=False)
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "5"
+    assert refused.json == {"error": "too many open result streams, retry later"}
+    assert client.get("/api/results").status_code == 200  # JSON, pages and probes are not streams
+
+    held[0].close()  # a closed stream gives its place back
+    again = client.get("/api/polls/default/results/stream", buffered=False)
+    assert again.status_code == 200
+    for response in (held[1], again):
+        response.close()

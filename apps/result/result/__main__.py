@@ -4,14 +4,14 @@ import sys
 
 from votingcommon.server import ServiceSpec, serve
 
-from result.config import prepare_environment
+from result.config import DEFAULT_THREADS, prepare_environment
 
 SPEC = ServiceSpec(
     name="result",
     app_factory="result.app:create_app",
     port_variable="RESULT_PORT",
     default_port=4000,
-    default_threads=32,  # each open SSE stream holds one thread
+    default_threads=DEFAULT_THREADS,
     prepare=prepare_environment,
 )
 

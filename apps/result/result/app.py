@@ -23,5 +23,5 @@ def create_app(env: Env | None = None) -> Flask:
     install_common(app, "result", HealthProbe(redis_client(config.redis_url), pool))
     hub = TallyHub(config.database_url, pool, config.polls, config.refresh_interval)
     on_worker_stop(hub.close)
-    register_views(app, pool, config.polls, hub)
+    register_views(app, pool, config.polls, hub, config.max_streams)
     return app

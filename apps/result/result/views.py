@@ -7,6 +7,7 @@ stay as the default poll's (the first configured one). Results stay readable wha
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,9 +27,12 @@ KEEPALIVE_SECONDS = 15.0
 # Streams end after a while; EventSource reconnects by itself, and no thread is held forever by a lost peer.
 STREAM_MAX_SECONDS = 300.0
 RECONNECT_MS = 2000
+STREAM_RETRY_SECONDS = 5
 
 
-def register_views(app: Flask, pool: PgPool, polls: PollCatalog, hub: TallyHub) -> None:
+def register_views(app: Flask, pool: PgPool, polls: PollCatalog, hub: TallyHub, max_streams: int) -> None:
+    stream_slots = threading.BoundedSemaphore(max_streams)
+
     def snapshot(poll: Poll) -> dict[str, Any]:
         try:
             return read_snapshot(pool, poll)
@@ -43,11 +47,26 @@ def register_views(app: Flask, pool: PgPool, polls: PollCatalog, hub: TallyHub) 
         return poll
 
     def stream(poll: Poll) -> Response:
-        hub.ensure_started()
-        seen = hub.version(poll.id)  # taken before the read, so a change racing with it is still pushed
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        events = _events(hub, poll.id, seen, snapshot(poll))
-        return Response(events, content_type="text/event-stream", headers=headers)
+        """A stream holds a thread for up to STREAM_MAX_SECONDS: past max_streams the answer is a 503 that
+        the page retries later, instead of every thread of the worker waiting on open streams."""
+        if not stream_slots.acquire(blocking=False):
+            mark_error("streams_full")
+            raise ServiceUnavailable(
+                "too many open result streams, retry later", retry_after=STREAM_RETRY_SECONDS
+            )
+        try:
+            hub.ensure_started()
+            seen = hub.version(poll.id)  # taken before the read, so a change racing with it is still pushed
+            headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+            response = Response(
+                _events(hub, poll.id, seen, snapshot(poll)), content_type="text/event-stream", headers=headers
+            )
+        except BaseException:
+            stream_slots.release()
+            raise
+        # The server closes every response it was handed, whether or not it started sending it.
+        response.call_on_close(stream_slots.release)
+        return response
 
     def page(poll: Poll) -> str:
         now = datetime.now(UTC)
