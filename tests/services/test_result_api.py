@@ -30,8 +30,10 @@ def cast(pool: PgPool, *votes: tuple[str, str], poll: str = "default") -> None:
 
 
 @pytest.fixture
-def app(service_env: dict[str, str], database_url: str) -> Flask:
-    return create_app({**service_env, "DATABASE_URL": database_url, "VOTE_OPTIONS": "Cats,Dogs,Birds"})
+def app(service_env: dict[str, str], database_url: str) -> Iterator[Flask]:
+    app = create_app({**service_env, "DATABASE_URL": database_url, "VOTE_OPTIONS": "Cats,Dogs,Birds"})
+    yield app
+    app.extensions["tally_hub"].close()  # its listener stops instead of reconnecting to a dropped database
 
 
 def counts(body: dict[str, Any]) -> list[tuple[str, int]]:
@@ -152,3 +154,21 @@ def test_streams_past_the_cap_get_503_until_one_ends(service_env: dict[str, str]
     assert again.status_code == 200
     for response in (held[1], again):
         response.close()
+    app.extensions["tally_hub"].close()
+
+
+def test_closed_hub_stops_its_listener(app: Flask, migrated: PgPool) -> None:
+    """After close() no listener thread stays behind, reconnecting to a database that may be gone."""
+    response = app.test_client().get("/api/results/stream", buffered=False)  # starts the listener
+    assert response.status_code == 200
+
+    def listeners() -> list[threading.Thread]:
+        return [thread for thread in threading.enumerate() if thread.name == "tally-listener"]
+
+    assert listeners()
+    app.extensions["tally_hub"].close()
+    response.close()
+    deadline = time.monotonic() + 15  # the listener wakes at least every RESULT_REFRESH_INTERVAL (5 s)
+    while listeners() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not listeners()

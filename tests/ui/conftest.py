@@ -29,8 +29,10 @@ def vote_client(ui_env: dict[str, str]) -> FlaskClient:
 
 
 @pytest.fixture
-def result_client(ui_env: dict[str, str]) -> FlaskClient:
-    return create_result_app(ui_env).test_client()
+def result_client(ui_env: dict[str, str]) -> Iterator[FlaskClient]:
+    app = create_result_app(ui_env)
+    yield app.test_client()
+    app.extensions["tally_hub"].close()
 
 
 @pytest.fixture

@@ -23,5 +23,6 @@ def create_app(env: Env | None = None) -> Flask:
     install_common(app, "result", HealthProbe(redis_client(config.redis_url), pool))
     hub = TallyHub(config.database_url, pool, config.polls, config.refresh_interval)
     on_worker_stop(hub.close)
+    app.extensions["tally_hub"] = hub  # for whoever runs the app in process (tests) to close it
     register_views(app, pool, config.polls, hub, config.max_streams)
     return app

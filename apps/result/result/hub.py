@@ -93,10 +93,13 @@ class TallyHub:
                 self._changed.notify_all()
 
     def _listen_forever(self) -> None:
-        while True:
+        """Until close(): a stopping process (or a finished test) leaves no listener reconnecting behind."""
+        while not self._closed:
             try:
                 self._listen()
             except psycopg2.Error as err:
+                if self._closed:
+                    return
                 log.warning("tally listener lost its connection, reconnecting: %s", str(err).strip())
                 time.sleep(RECONNECT_SECONDS)
 
@@ -108,7 +111,7 @@ class TallyHub:
                 cursor.execute(f"LISTEN {TALLIES_CHANNEL}")
             self.refresh(self._polls)  # whatever changed while no one was listening
             last_read = time.monotonic()
-            while True:
+            while not self._closed:  # checked at least every refresh interval
                 if select.select([conn], [], [], self._refresh_interval)[0]:
                     time.sleep(max(0.0, last_read + COALESCE_SECONDS - time.monotonic()))
                     conn.poll()
