@@ -15,7 +15,7 @@ from types import TracebackType
 import requests
 
 from votectl.errors import VotectlError
-from votectl.localstack.ports import free_port, port_in_use, wait_until
+from votectl.localstack.ports import free_port, port_in_use
 from votectl.localstack.process import ManagedProcess
 
 HOST = "127.0.0.1"
@@ -68,10 +68,7 @@ class PrometheusServer:
                 "--log.level=warn",
             ]
         )
-        if not wait_until(self._ready, timeout, interval=0.05):
-            error = self._process.exit_error(f"not ready within {timeout:g}s")
-            self._process.stop()
-            raise error
+        self._process.wait_ready(self._ready, timeout, "not ready")
         return self
 
     def stop(self) -> None:

@@ -16,7 +16,7 @@ import psycopg2
 
 from votectl.errors import VotectlError
 from votectl.localstack.databases import create_database
-from votectl.localstack.ports import free_port, port_in_use, wait_until
+from votectl.localstack.ports import free_port, port_in_use
 from votectl.localstack.process import ManagedProcess, as_user
 
 HOST = "127.0.0.1"
@@ -104,10 +104,7 @@ class PostgresServer:
         for name, value in {**options, **self.settings}.items():
             argv += ["-c", f"{name}={value}"]
         self._process.spawn(argv, user=self._user, cwd=self.pgdata)
-        if not wait_until(self._accepts, timeout, interval=0.05):
-            error = self._process.exit_error(f"not accepting connections within {timeout:g}s")
-            self._process.stop()
-            raise error
+        self._process.wait_ready(self._accepts, timeout, "not accepting connections")
         create_database(self.url, APP_DATABASE, exist_ok=True)
         return self
 

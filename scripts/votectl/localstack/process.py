@@ -7,11 +7,12 @@ import os
 import pwd
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from votectl.errors import VotectlError
+from votectl.localstack.ports import wait_until
 
 _PR_SET_PDEATHSIG = 1
 
@@ -88,6 +89,16 @@ class ManagedProcess:
         status = f"exited with code {code}" if code is not None else "is not ready"
         last = last_log_line(self.log_path)
         return VotectlError(f"{self.name} {status} ({what}): {last} (full log: {self.log_path})")
+
+    def wait_ready(
+        self, ready: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+    ) -> None:
+        """Poll `ready` for up to `timeout` seconds; if it never holds, stop the child and raise the one-line
+        error `exit_error` builds ("... (<what> within <timeout>s): <last log line>")."""
+        if not wait_until(ready, timeout, interval):
+            error = self.exit_error(f"{what} within {timeout:g}s")
+            self.stop()
+            raise error
 
     def terminate(self, sig: signal.Signals = signal.SIGTERM) -> None:
         """Ask the process to stop without waiting, so several can shut down at once (then `stop`)."""

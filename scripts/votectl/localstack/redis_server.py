@@ -11,7 +11,7 @@ from types import TracebackType
 import redis
 
 from votectl.errors import VotectlError
-from votectl.localstack.ports import free_port, port_in_use, wait_until
+from votectl.localstack.ports import free_port, port_in_use
 from votectl.localstack.process import ManagedProcess
 
 HOST = "127.0.0.1"
@@ -69,10 +69,7 @@ class RedisServer:
         if port_in_use(HOST, self.port):
             raise VotectlError(f"cannot start redis: port {self.port} on {HOST} is already in use")
         self._process.spawn([str(redis_server_binary()), str(self._write_config())])
-        if not wait_until(self._answers, timeout):
-            error = self._process.exit_error(f"no PING answer within {timeout:g}s")
-            self._process.stop()
-            raise error
+        self._process.wait_ready(self._answers, timeout, "no PING answer", interval=0.02)
         return self
 
     def stop(self) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 
 from votectl.errors import VotectlError
-from votectl.localstack.ports import free_port, port_in_use, wait_until
+from votectl.localstack.ports import free_port, port_in_use
 from votectl.localstack.process import ManagedProcess
 
 # The environment variable each service reads its HTTP port from (docs/architecture.md).
@@ -78,10 +78,7 @@ class ServiceProcess:
         return self
 
     def wait_ready(self, timeout: float = 30.0) -> ServiceProcess:
-        if not wait_until(self._ready, timeout, interval=0.05):
-            error = self._process.exit_error(f"/readyz not 200 within {timeout:g}s")
-            self._process.stop()
-            raise error
+        self._process.wait_ready(self._ready, timeout, "/readyz not 200")
         return self
 
     def terminate(self) -> None:

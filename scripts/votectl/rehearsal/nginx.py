@@ -93,10 +93,7 @@ class WeightedRouter:
     def start(self, timeout: float = 10.0) -> WeightedRouter:
         self._write_config(self.weight)
         self._process.spawn([str(nginx_binary()), *self._args(), "-g", "daemon off;"])
-        if not wait_until(lambda: self._serves(self.weight), timeout, interval=0.05):
-            error = self._process.exit_error(f"not answering within {timeout:g}s")
-            self._process.stop()
-            raise error
+        self._process.wait_ready(lambda: self._serves(self.weight), timeout, "not answering")
         return self
 
     def set_weight(self, weight: int, timeout: float = 10.0) -> None:
