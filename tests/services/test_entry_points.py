@@ -208,6 +208,7 @@ def test_keep_alive_connections_are_spread_over_the_workers(spawn, service_env: 
         for connection in connections:
             connection.close()
     assert sum(held) == 40
-    # The kernel hashes each connection to one worker's socket: an even split is ~20/20; all 40 on one
-    # worker, what a shared socket often gave, has odds of 2 in a trillion here.
-    assert min(held) >= 8, held
+    # The kernel hashes each connection to one worker's socket: an even split is ~20/20, and fewer than 4
+    # on one side has odds of about 2 in 100 million; a shared socket gave all 40 to one worker in 2 of 4
+    # tries.
+    assert min(held) >= 4, held

@@ -75,7 +75,7 @@ def test_refused_command_is_a_503_then_the_queue_works(redis_url: str, redis_con
     assert [i.decode() for i, _fields in redis_conn.xrange("votes")] == [entry_id]
 
 
-def test_redis_restart_is_survived_by_the_kept_connection(redis_url: str, redis_conn: redis.Redis) -> None:
+def test_killed_connection_is_reopened_not_a_503(redis_url: str, redis_conn: redis.Redis) -> None:
     queue = VoteQueue(redis_client(redis_url), "votes")
     with Flask(__name__).test_request_context():
         first = queue.enqueue(_vote(1, 0))

@@ -84,8 +84,8 @@ class RequestMetrics:
     """WSGI middleware counting and timing every answer by route and status, errors by cause.
 
     Done around Flask rather than in before/after-request hooks, which with `g` and the request proxies
-    cost ~3 µs more per request (`python -m bench vote_cpu`). The route is the matched URL rule of the
-    request Flask built (werkzeug keeps that request in the environ)."""
+    cost ~3 µs more per request (a vote request called in process: 93 -> 90 µs of CPU). The route is the
+    matched URL rule of the request Flask built (werkzeug keeps that request in the environ)."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], service: str) -> None:
         self._app = app
