@@ -16,9 +16,12 @@ import statistics
 import time
 
 from votectl.policy import evaluate
-from votectl.render import ENVS, render_envs
+from votectl.render import render_envs
+from votectl.repo import Repo
 
 from bench.harness import write_result
+
+ENVS = Repo.current().env_names
 
 ROUNDS = int(os.environ.get("POLICY_BENCH_ROUNDS", "5"))
 SIZES = (250, 500, 1000)

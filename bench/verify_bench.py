@@ -16,10 +16,14 @@ import sys
 import time
 from pathlib import Path
 
-from votectl.render import ENVS, ENVS_DIR, kubectl, render_envs
+from votectl.render import kubectl, render_envs
+from votectl.repo import Repo
 from votectl.verify.schemas import SchemaStore, crd_schema_dir
 
 from bench.harness import write_result
+
+ENVS = Repo.current().env_names
+ENVS_DIR = Repo.current().envs_dir
 
 ROUNDS = int(os.environ.get("VERIFY_BENCH_ROUNDS", "7"))
 TARGET_RATIO = 3.0

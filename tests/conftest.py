@@ -18,7 +18,7 @@ import pytest
 import redis
 from votectl.localstack import PostgresServer, RedisServer, ServiceProcess
 from votectl.localstack.databases import create_database, drop_database
-from votectl.verify.schemas import CRD_SCHEMA_ENV, DOWNLOADED_SCHEMAS
+from votectl.verify.schemas import crd_schema_dir as configured_crd_schema_dir
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -136,12 +136,5 @@ def start_service(start_services: Callable[..., list[ServiceProcess]]) -> Callab
 
 @pytest.fixture(scope="session")
 def crd_schema_dir() -> Path:
-    """CRD JSON schemas: CRD_SCHEMA_DIR (what .ci/run sets), else the shared copy beside the checkout, else
-    what `make crd-schemas` downloaded; the tests that need them skip, and say why, when there are none."""
-    configured = os.environ.get(CRD_SCHEMA_ENV)
-    shared = ROOT.parent / "shared" / "crd-schemas"
-    candidates = [Path(configured)] if configured else [shared, DOWNLOADED_SCHEMAS]
-    for path in candidates:
-        if path.is_dir():
-            return path.resolve()
-    pytest.skip(f"no CRD schemas: set {CRD_SCHEMA_ENV} or run `make crd-schemas` ({candidates[0]} missing)")
+    """The CRD JSON schemas the gate uses: the committed engines/crd-schemas (or CRD_SCHEMA_DIR)."""
+    return configured_crd_schema_dir().resolve()

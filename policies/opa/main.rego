@@ -33,4 +33,4 @@ _qualified(v) := v.name if v.namespace == ""
 # The exemptions in force, for the report (conftest ignores this rule; votectl lists it).
 exemptions_in_force := exemptions.in_force
 
-env := lib.env
+env := lib.env_name

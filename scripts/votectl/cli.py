@@ -12,7 +12,18 @@ import votectl
 from votectl.errors import VotectlError
 
 # Module names under votectl.commands; each exposes `register(subparsers)` which sets `func` on its parser.
-COMMANDS = ("run", "verify", "status", "promote", "history", "rollback", "analyze", "rehearse")
+COMMANDS = (
+    "run",
+    "verify",
+    "status",
+    "promote",
+    "history",
+    "rollback",
+    "analyze",
+    "rehearse",
+    "engines",
+    "cluster",
+)
 
 
 class _Parser(argparse.ArgumentParser):

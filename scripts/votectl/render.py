@@ -8,9 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from votectl.errors import VotectlError
-
-ENVS = ("dev", "staging", "prod")
-ENVS_DIR = Path(__file__).resolve().parents[2] / "gitops" / "envs"
+from votectl.repo import Repo
 
 
 def kubectl() -> Path:
@@ -84,21 +82,16 @@ def render_dirs(dirs: Iterable[Path]) -> list[list[dict]]:
         return rendering.result()
 
 
-def env_dir(env: str, envs_dir: Path = ENVS_DIR) -> Path:
-    if env not in ENVS:
-        raise VotectlError(f"unknown env {env!r}: choose one of {', '.join(ENVS)}")
-    return envs_dir / env
+def start_envs(envs: Iterable[str], repo: Repo | None = None) -> Rendering:
+    repo = repo or Repo.current()
+    return Rendering(repo.env(env).path for env in envs)
 
 
-def start_envs(envs: Iterable[str], envs_dir: Path = ENVS_DIR) -> Rendering:
-    return Rendering(env_dir(env, envs_dir) for env in envs)
-
-
-def render_envs(envs: Iterable[str], envs_dir: Path = ENVS_DIR) -> dict[str, list[dict]]:
+def render_envs(envs: Iterable[str], repo: Repo | None = None) -> dict[str, list[dict]]:
     envs = list(envs)
-    with start_envs(envs, envs_dir) as rendering:
+    with start_envs(envs, repo) as rendering:
         return dict(zip(envs, rendering.result(), strict=True))
 
 
-def render_env(env: str, envs_dir: Path = ENVS_DIR) -> list[dict]:
-    return render_envs([env], envs_dir)[env]
+def render_env(env: str, repo: Repo | None = None) -> list[dict]:
+    return render_envs([env], repo)[env]

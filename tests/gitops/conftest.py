@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from votectl.render import ENVS, render_dirs, render_envs
+from votectl.render import render_dirs, render_envs
+from votectl.repo import Repo
 from votectl.verify.schemas import SchemaStore
+
+ENVS = Repo.current().env_names
 
 ARGOCD_DIR = Path(__file__).resolve().parents[2] / "gitops" / "argocd"
 

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 from gitops_helpers import analysis_blocks, find, of_kind, pod_containers, resolve_metrics
-from votectl.render import ENVS, ENVS_DIR
+from votectl.repo import Repo
 from votectl.verify.gate import check_objects
 from votectl.verify.schemas import SchemaStore
+
+ENVS = Repo.current().env_names
+ENVS_DIR = Repo.current().envs_dir
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 OUR_IMAGES = {f"ghcr.io/votingplatform/{service}" for service in ("vote", "worker", "result")}

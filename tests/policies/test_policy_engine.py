@@ -8,7 +8,7 @@ import pytest
 from policy_corpus import load_bundle
 from votectl.errors import VotectlError
 from votectl.policy import Exemption, evaluate
-from votectl.policy.engine import load_policies
+from votectl.policy.engine import load_policies, policy_data
 
 PREFIX = "policy.votingplatform.io/"
 IDS, REASON, UNTIL = f"{PREFIX}exempt", f"{PREFIX}exempt-reason", f"{PREFIX}exempt-until"
@@ -79,7 +79,7 @@ def test_unknown_env_is_a_user_error():
 
 
 def _deny_ids(term: object, env: str | None = "prod") -> list[str]:
-    interpreter = load_policies(env)
+    interpreter = load_policies(policy_data(env) if env else None)
     interpreter.set_input_term(json.dumps(term))
     output = interpreter.query("[d.policy | some d in data.main.deny]")
     assert output.ok()
@@ -108,16 +108,13 @@ def test_every_input_shape_sees_the_same_objects(shape):
     assert _deny_ids(term) == ["NET-003"]
 
 
-def test_env_defaults_to_the_namespace_and_else_prod():
+def test_without_env_data_the_strictest_rules_apply():
+    """conftest or opa run without --data must not be more lenient than the gate: dev rules need dev data."""
     dev = load_bundle("app")
     for obj in dev:
         obj["metadata"]["namespace"] = "voting-dev"
     dev[2]["spec"]["template"]["spec"]["containers"][0]["image"] = "ghcr.io/votingplatform/vote:1.4.2"
-    # no env in data: voting-dev namespaces select dev rules, where a tag is fine ...
-    assert _deny_ids(dev, env=None) == []
-    # ... and with no voting-<env> namespace the strictest rules (prod) apply
-    for obj in dev:
-        obj["metadata"]["namespace"] = "shop"
+    assert _deny_ids(dev, env="dev") == []
     assert _deny_ids(dev, env=None) == ["IMG-002"]
 
 
@@ -125,15 +122,15 @@ def test_broken_policy_file_is_one_clear_error(tmp_path, monkeypatch):
     (tmp_path / "broken.rego").write_text(
         "package broken\n\nimport rego.v1\n\nx := [a | some a, b in input]\n"
     )
-    monkeypatch.setattr("votectl.policy.engine.POLICY_DIR", tmp_path)
+    monkeypatch.setenv("VOTECTL_POLICY_DIR", str(tmp_path))
     with pytest.raises(VotectlError, match=r"do not parse: broken\.rego: "):
-        load_policies("prod")
+        load_policies(None)
 
 
 def test_empty_policy_dir_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr("votectl.policy.engine.POLICY_DIR", tmp_path)
+    monkeypatch.setenv("VOTECTL_POLICY_DIR", str(tmp_path))
     with pytest.raises(VotectlError, match="no Rego policies found"):
-        load_policies("prod")
+        load_policies(None)
 
 
 def test_a_single_object_is_an_input_too():

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 from votectl.policy import evaluate
-from votectl.render import ENVS, render_dirs, render_env
+from votectl.render import render_dirs, render_env
+from votectl.repo import Repo
+
+ENVS = Repo.current().env_names
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -166,10 +166,12 @@ def test_argument_mistakes_of_any_command_are_one_line(
     assert err.startswith(start), err
 
 
-def test_custom_resources_without_schema_dir_are_a_usage_error(monkeypatch, capsys, tmp_path) -> None:
+def test_missing_crd_schema_dir_is_a_usage_error(monkeypatch, capsys, tmp_path) -> None:
     monkeypatch.delenv("CRD_SCHEMA_DIR", raising=False)
-    monkeypatch.setattr("votectl.verify.schemas.DOWNLOADED_SCHEMAS", tmp_path / "not-downloaded")
-    code = main(["verify", "--files", str(FIXTURES / "base" / "vote-rollout.yaml")])
+    code = main(["verify", "--crd-schemas", str(tmp_path / "nowhere"), "--files", str(FIXTURES / "base")])
     _, err = capsys.readouterr()
     assert code == 2
-    assert "needs CRD schemas: run `make crd-schemas`" in err
+    assert (
+        err
+        == f"votectl: error: CRD schema directory {tmp_path / 'nowhere'} does not exist (`votectl engines crd-schemas` makes it)\n"
+    )

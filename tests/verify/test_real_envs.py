@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from votectl.render import ENVS, render_envs
+from votectl.render import render_envs
+from votectl.repo import Repo
 from votectl.verify.gate import check_objects
 from votectl.verify.objects import Index, dig, items, name_of
 from votectl.verify.schemas import SchemaStore
+
+ENVS = Repo.current().env_names
 
 
 @pytest.fixture(scope="module")

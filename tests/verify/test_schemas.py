@@ -99,13 +99,6 @@ def test_missing_api_version_is_an_error(store: SchemaStore) -> None:
     ]
 
 
-def test_custom_resource_without_schema_dir_asks_for_make_crd_schemas() -> None:
-    store = SchemaStore(None)
-    assert store.errors(deployment()) == []  # built-in kinds need no schema dir
-    with pytest.raises(VotectlError, match=r"make crd-schemas.*--crd-schemas DIR or set CRD_SCHEMA_DIR"):
-        store.errors(prometheus_rule("warn"))
-
-
 def test_same_kind_compiles_once(crd_schema_dir: Path) -> None:
     store = SchemaStore(crd_schema_dir)
     store.errors(prometheus_rule("warn"))

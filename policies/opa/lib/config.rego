@@ -25,9 +25,9 @@ allowed_volume_types := {
 # pod template so metrics and logs can be grouped by them.
 required_labels := ["app.kubernetes.io/name", "app.kubernetes.io/part-of"]
 
-# Minimum running replicas in prod (after autoscaler minimums): two survive a node loss; vote takes the
+# Minimum running replicas in production envs (after autoscaler minimums): two survive a node loss; vote takes the
 # user traffic and keeps three so a canary pod is never a third of the capacity.
-prod_min_replicas := {"default": 2, "vote": 3}
+production_min_replicas := {"default": 2, "vote": 3}
 
 # Services declared to be reachable from outside the cluster ("namespace/name"). None: traffic enters
 # through the nginx Ingress only.

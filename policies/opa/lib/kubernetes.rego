@@ -30,27 +30,24 @@ objects := array.concat(
 	[item | some doc in _all_documents; doc.kind == "List"; some item in doc.items; is_string(item.kind)],
 )
 
-# The env whose rules apply: `votingplatform_env` in data when given (conftest/opa: --data env.yaml,
-# votectl: always), else the one env whose `voting-<env>` namespace the objects use, else prod.
-default env := "prod"
+# The env whose rules apply, given as data by whoever evaluates (votectl always; conftest and opa with
+# --data): `votingplatform.env` = {name, pinned_images, production}, from gitops/promotion.yaml. Without it
+# the strictest rules apply, so a forgotten --data can only make the gate stricter.
+default env := {"name": "an env not named in data", "pinned_images": true, "production": true}
 
-env := data.votingplatform_env if is_string(data.votingplatform_env)
-
-env := namespace_env if {
-	not is_string(data.votingplatform_env)
-	count(_namespace_envs) == 1
-	some namespace_env in _namespace_envs
+env := data.votingplatform.env if {
+	is_string(data.votingplatform.env.name)
+	is_boolean(data.votingplatform.env.pinned_images)
+	is_boolean(data.votingplatform.env.production)
 }
 
-_namespace_envs := {e |
-	some obj in objects
-	ns := obj.metadata.namespace
-	startswith(ns, "voting-")
-	e := substring(ns, 7, -1)
-	e in {"dev", "staging", "prod"}
-}
+env_name := env.name
 
-pinned_env if env in {"staging", "prod"}
+# Images by digest and analysed Rollouts: the envs where a movable tag must never reach users.
+pinned_env if env.pinned_images
+
+# Replica minimums and disruption budgets: the envs that must survive a node loss.
+production_env if env.production
 
 namespace(obj) := object.get(obj, ["metadata", "namespace"], "")
 

@@ -49,16 +49,24 @@ findings contains lib.finding("ACD-003", obj, msg) if {
 	msg := concat("", ["spec.clusterResourceWhitelist", lib.index(i), " allows every cluster-scoped kind; list the kinds the platform needs"])
 }
 
-_deploys_prod(app) if endswith(object.get(app.spec, ["destination", "namespace"], ""), "-prod")
+# The namespaces of production envs come as data (`votingplatform.production_namespaces`, from
+# gitops/promotion.yaml); without that list every Application is held to production's rule.
+_deploys_production(app) if {
+	not is_array(data.votingplatform.production_namespaces)
+}
 
-# An ApplicationSet template may render the prod Application: it must carry the same guarantees.
-_deploys_prod(app) if app.obj.kind == "ApplicationSet"
+_deploys_production(app) if {
+	object.get(app.spec, ["destination", "namespace"], "") in data.votingplatform.production_namespaces
+}
+
+# An ApplicationSet template may render a production Application: it must carry the same guarantees.
+_deploys_production(app) if app.obj.kind == "ApplicationSet"
 
 findings contains lib.finding("ACD-004", app.obj, msg) if {
 	some app in _app_specs
-	_deploys_prod(app)
+	_deploys_production(app)
 	not _self_healing(app.spec.syncPolicy.automated)
-	msg := concat("", [app.path, ".syncPolicy.automated.selfHeal is not true for prod; enable automated sync with selfHeal so drift is reverted to git"])
+	msg := concat("", [app.path, ".syncPolicy.automated.selfHeal is not true for a production env; enable automated sync with selfHeal so drift is reverted to git"])
 }
 
 # `automated: {enabled: false}` (Argo CD 3.x) switches automation off while keeping the block.

@@ -34,27 +34,27 @@ min_replicas(w) := _autoscaler_min(w)
 
 min_replicas(w) := object.get(w.obj, ["spec", "replicas"], 1) if not _autoscaler_min(w)
 
-_required(name) := object.get(config.prod_min_replicas, name, config.prod_min_replicas["default"])
+_required(name) := object.get(config.production_min_replicas, name, config.production_min_replicas["default"])
 
 findings contains lib.finding("AVL-001", w.id, msg) if {
-	lib.env == "prod"
+	lib.production_env
 	some w in lib.workloads
 	w.kind in lib.replicated_kinds
 	min_replicas(w) < _required(w.name)
 	msg := concat("", [
-		"runs ", format_int(min_replicas(w), 10), " replica(s) at minimum in prod; set spec.replicas (or the autoscaler minimum) to at least ",
+		"runs ", format_int(min_replicas(w), 10), " replica(s) at minimum in ", lib.env_name, "; set spec.replicas (or the autoscaler minimum) to at least ",
 		format_int(_required(w.name), 10),
 	])
 }
 
 findings contains lib.finding("AVL-001", obj, msg) if {
-	lib.env == "prod"
+	lib.production_env
 	some obj in lib.objects
 	obj.kind == "Cluster"
 	startswith(obj.apiVersion, "postgresql.cnpg.io/")
 	instances := object.get(obj, ["spec", "instances"], 1)
 	instances < _required(lib.name(obj))
-	msg := concat("", ["spec.instances is ", format_int(instances, 10), " in prod; run at least ", format_int(_required(lib.name(obj)), 10), " so a failover has a standby"])
+	msg := concat("", ["spec.instances is ", format_int(instances, 10), " in ", lib.env_name, "; run at least ", format_int(_required(lib.name(obj)), 10), " so a failover has a standby"])
 }
 
 _pdbs := [{"obj": obj, "namespace": lib.namespace(obj), "selector": lib.match_labels(obj.spec.selector)} |
@@ -70,12 +70,12 @@ _covered := {w.key: true |
 }
 
 findings contains lib.finding("AVL-002", w.id, msg) if {
-	lib.env == "prod"
+	lib.production_env
 	some w in lib.workloads
 	w.kind in lib.replicated_kinds
 	min_replicas(w) > 1
 	not _covered[w.key]
-	msg := "has several replicas in prod but no PodDisruptionBudget selects its pods; add one with maxUnavailable: 1"
+	msg := concat("", ["has several replicas in ", lib.env_name, " but no PodDisruptionBudget selects its pods; add one with maxUnavailable: 1"])
 }
 
 # A budget that allows no eviction turns every node drain into a stuck upgrade.

@@ -56,7 +56,7 @@ findings contains lib.finding("IMG-002", ref.obj, msg) if {
 	lib.pinned_env
 	some ref in _images
 	not digest_pinned(ref.image)
-	msg := concat("", [ref.path, " ", ref.image, " is not pinned by digest in ", lib.env, "; promote it as name@sha256:<digest>"])
+	msg := concat("", [ref.path, " ", ref.image, " is not pinned by digest in ", lib.env_name, "; promote it as name@sha256:<digest>"])
 }
 
 findings contains lib.finding("IMG-003", ref.obj, msg) if {

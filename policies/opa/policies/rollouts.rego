@@ -46,7 +46,7 @@ findings contains lib.finding("ROL-001", obj, msg) if {
 	lib.pinned_env
 	some obj in _rollouts
 	not _analysed[concat("/", [lib.namespace(obj), lib.name(obj)])]
-	msg := concat("", ["has no analysis in ", lib.env, "; add background analysis or an analysis step (canary) or prePromotionAnalysis (blue-green)"])
+	msg := concat("", ["has no analysis in ", lib.env_name, "; add background analysis or an analysis step (canary) or prePromotionAnalysis (blue-green)"])
 }
 
 # Templates indexed once by "namespace/name" (namespaced) and name (cluster-scoped).
@@ -138,7 +138,7 @@ findings contains lib.finding("ROL-005", w.id, msg) if {
 	canary := w.obj.spec.strategy.canary
 	_behind_ingress[w.key]
 	not canary.trafficRouting
-	msg := concat("", ["spec.strategy.canary.trafficRouting is not set although the Rollout serves Ingress traffic in ", lib.env, "; route by weight (nginx stableIngress with canaryService and stableService)"])
+	msg := concat("", ["spec.strategy.canary.trafficRouting is not set although the Rollout serves Ingress traffic in ", lib.env_name, "; route by weight (nginx stableIngress with canaryService and stableService)"])
 }
 
 findings contains lib.finding("ROL-005", obj, msg) if {

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from votectl.errors import VotectlError
 from votectl.release.github import GitHub, PullRequest, parse_remote, token_from_env
-from votectl.release.images import ENVS, SERVICES, ImageRef
+from votectl.release.images import SERVICES, ImageRef, promotion_envs
 from votectl.release.plans import source_of
 from votectl.release.provenance import setters
 from votectl.release.workspace import Workspace
@@ -43,7 +43,7 @@ def _status(args: argparse.Namespace) -> int:
 def _cells(ws: Workspace, pulls: list[PullRequest]) -> dict[str, dict[str, dict]]:
     """service -> env -> what runs there, who set it, and whether a promotion is waiting."""
     cells: dict[str, dict[str, dict]] = {service: {} for service in SERVICES}
-    for env in ENVS:
+    for env in promotion_envs():
         refs, who = ws.refs(env), setters(ws.git, env, ws.head)
         source = source_of(env)
         source_refs = ws.refs(source) if source else {}
@@ -88,10 +88,11 @@ def _pull_dict(pull: PullRequest) -> dict[str, object]:
 def _print_table(report: dict) -> None:
     table = Table(title=f"images at {report['commit'][:12]}")
     table.add_column("service")
-    for env in ENVS:
+    envs = promotion_envs()
+    for env in envs:
         table.add_column(env)
     for service, cells in report["services"].items():
-        table.add_row(service, *(_cell(cells[env]) for env in ENVS))
+        table.add_row(service, *(_cell(cells[env]) for env in envs))
     console = Console(width=160)
     console.print(table)
     if report["pull_requests"] is None:

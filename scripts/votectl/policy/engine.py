@@ -1,12 +1,14 @@
 """Runs the Rego library in policies/opa with regopy: compiled once per env, then one query per env.
 
-The input is the `conftest test --combine` shape (a list of {path, contents}), so the in-process gate
-and conftest/opa in CI evaluate the very same policy files the same way.
+The input is the `conftest test --combine` shape (a list of {path, contents}) and the data is what
+`policy_data` gives, so the in-process gate, conftest and opa evaluate the very same policy files with the
+very same input and data (tests/policies/test_opa_agreement.py holds them to it).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import threading
@@ -17,15 +19,31 @@ import regopy
 
 from votectl.errors import VotectlError
 from votectl.findings import Finding
-from votectl.render import ENVS
+from votectl.repo import Repo
 
-_REPO = Path(__file__).resolve().parents[3]
-POLICY_DIR = Path(os.environ.get("VOTECTL_POLICY_DIR", _REPO / "policies" / "opa"))
 # One query for everything the report needs: regopy's cost is per query, not per rule.
 _QUERY = "[data.main.deny, data.main.exemptions_in_force]"
 # An interpreter holds one input at a time: callers in threads (verify checks envs in parallel) take turns
 # per env, while different envs run concurrently (regopy releases the GIL).
-_LOCKS = {env: threading.Lock() for env in ENVS}
+_LOCKS: dict[tuple[Path, str], threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
+
+
+def policy_dir() -> Path:
+    """The checkout's policies/opa, or VOTECTL_POLICY_DIR (tests point it at broken libraries)."""
+    override = os.environ.get("VOTECTL_POLICY_DIR")
+    return Path(override) if override else Repo.current().policy_dir
+
+
+def policy_data(env: str, repo: Repo | None = None) -> dict:
+    """The data document every engine gets: the rules of `env` and the production namespaces."""
+    repo = repo or Repo.current()
+    return {
+        "votingplatform": {
+            "env": repo.env(env).policy_data(),
+            "production_namespaces": [e.namespace for e in repo.envs if e.production],
+        }
+    }
 
 
 @dataclass(frozen=True, order=True)
@@ -50,8 +68,11 @@ class PolicyResult:
 def evaluate(objects: list[dict], env: str, source: str | None = None) -> PolicyResult:
     """Evaluate every policy over `objects` with `env`'s rules; `source` labels findings (default: env)."""
     term = regopy.Input([{"path": source or env, "contents": objects}])
-    with _LOCKS[_checked_env(env)]:
-        interpreter, bundle = _compiled(env)
+    directory, data = policy_dir(), json.dumps(policy_data(env), sort_keys=True)
+    with _LOCKS_LOCK:
+        lock = _LOCKS.setdefault((directory, data), threading.Lock())
+    with lock:
+        interpreter, bundle = _compiled(directory, data)
         interpreter.set_input(term)
         try:
             output = interpreter.query_bundle(bundle)
@@ -59,44 +80,44 @@ def evaluate(objects: list[dict], env: str, source: str | None = None) -> Policy
             raise VotectlError(f"the OPA policies failed to evaluate: {_describe(err)}") from err
         # A failed output must not be printed or parsed (regopy may crash); report it without its text.
         if not output.ok() or not output.results:
-            raise VotectlError(f"the OPA policies in {POLICY_DIR} failed to evaluate")
+            raise VotectlError(f"the OPA policies in {directory} failed to evaluate")
         denies, in_force = output.results[0].expressions[0]
     findings = sorted(_finding(source or env, deny) for deny in denies)
     return PolicyResult(findings=findings, exceptions=sorted(_exemption(item) for item in in_force))
 
 
-def _checked_env(env: str) -> str:
-    if env not in ENVS:
-        raise VotectlError(f"unknown env {env!r}: choose one of {', '.join(ENVS)}")
-    return env
-
-
 @functools.cache
-def _compiled(env: str) -> tuple[regopy.Interpreter, regopy.Bundle]:
-    """One interpreter per env (the env is data, and regopy data cannot be replaced once added), with the
+def _compiled(directory: Path, data: str) -> tuple[regopy.Interpreter, regopy.Bundle]:
+    """One interpreter per library and env data (regopy data cannot be replaced once added), with the
     query compiled into a bundle: a plain query would recompile every module each time."""
-    interpreter = load_policies(env)
+    interpreter = load_policies(json.loads(data), directory)
     try:
         bundle = interpreter.build(_QUERY)
     except regopy.RegoError as err:
-        raise VotectlError(f"the OPA policies in {POLICY_DIR} do not compile: {_describe(err)}") from err
+        raise VotectlError(f"the OPA policies in {directory} do not compile: {_describe(err)}") from err
     return interpreter, bundle
 
 
-def load_policies(env: str | None) -> regopy.Interpreter:
-    """A fresh interpreter with the whole library for direct queries (tests, tools); `env` goes into data,
-    None leaves the policies to infer it as conftest does without --data."""
-    files = sorted(path for path in POLICY_DIR.rglob("*.rego") if not path.name.endswith("_test.rego"))
+def policy_files(directory: Path) -> list[Path]:
+    """The library without its unit tests (`*_test.rego` run under `opa test` only)."""
+    return sorted(path for path in directory.rglob("*.rego") if not path.name.endswith("_test.rego"))
+
+
+def load_policies(data: dict | None, directory: Path | None = None) -> regopy.Interpreter:
+    """A fresh interpreter with the whole library for direct queries (tests, tools); `data` as from
+    `policy_data`, or None for none (the policies then apply their strictest rules)."""
+    directory = directory or policy_dir()
+    files = policy_files(directory)
     if not files:
-        raise VotectlError(f"no Rego policies found in {POLICY_DIR}")
+        raise VotectlError(f"no Rego policies found in {directory}")
     interpreter = regopy.Interpreter()
     try:
         for path in files:
-            interpreter.add_module(str(path.relative_to(POLICY_DIR)), path.read_text(encoding="utf-8"))
+            interpreter.add_module(str(path.relative_to(directory)), path.read_text(encoding="utf-8"))
     except regopy.RegoError as err:
-        raise VotectlError(f"the OPA policies in {POLICY_DIR} do not parse: {_describe(err)}") from err
-    if env is not None:
-        interpreter.add_data({"votingplatform_env": env})
+        raise VotectlError(f"the OPA policies in {directory} do not parse: {_describe(err)}") from err
+    if data is not None:
+        interpreter.add_data(data)
     return interpreter
 
 
@@ -137,7 +158,7 @@ def _exemption(item: dict) -> Exemption:
 @functools.cache
 def catalog() -> dict[str, dict[str, str]]:
     """The policy catalogue (ID -> title, severity, rationale) as the Rego library defines it."""
-    output = load_policies("prod").query("data.votingplatform.catalog.policies")
+    output = load_policies(None).query("data.votingplatform.catalog.policies")
     if not output.ok() or not output.results:
-        raise VotectlError(f"the policy catalogue in {POLICY_DIR} failed to load")
+        raise VotectlError(f"the policy catalogue in {policy_dir()} failed to load")
     return output.results[0].expressions[0]

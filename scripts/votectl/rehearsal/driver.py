@@ -63,12 +63,12 @@ def pod_template_hashes(pod_template: Mapping[str, object], canary_env: Mapping[
 
 
 def load_rollout(service: str, env: str) -> Rollout:
-    from votectl.render import ENVS, render_env
+    from votectl.render import render_env
+    from votectl.repo import Repo
 
     if service not in REHEARSED_SERVICES:
         raise VotectlError(f"cannot rehearse {service!r}: expected one of {', '.join(REHEARSED_SERVICES)}")
-    if env not in ENVS:
-        raise VotectlError(f"unknown env {env!r}: expected one of {', '.join(ENVS)}")
+    Repo.current().env(env)  # an unknown env is refused before anything starts
     return find_rollout(render_env(env), service, env)
 
 

@@ -11,9 +11,8 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from votectl.errors import VotectlError
+from votectl.repo import PROMOTION_FILE, Repo
 
-# Promotion order: each env is fed by the one before it.
-ENVS = ("dev", "staging", "prod")
 SERVICES = ("vote", "worker", "result")
 IMAGE_PREFIX = "ghcr.io/votingplatform/"
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -23,10 +22,19 @@ def images_path(env: str) -> str:
     return f"gitops/envs/{env}/images/kustomization.yaml"
 
 
+def promotion_envs() -> list[str]:
+    """The envs that take promotions, in order (gitops/promotion.yaml)."""
+    return Repo.current().promotion_order
+
+
 def check_env(env: str) -> str:
-    if env not in ENVS:
-        raise VotectlError(f"unknown env {env!r}: expected one of {', '.join(ENVS)}")
-    return env
+    """An env promotions may target; an env folder not yet in the promotion order is refused by name."""
+    repo = Repo.current()
+    if env in repo.promotion_order:
+        return env
+    if env in repo.env_names:
+        raise VotectlError(f"env {env!r} takes no promotions until {PROMOTION_FILE} lists it in `order`")
+    raise VotectlError(f"unknown env {env!r}: expected one of {', '.join(repo.promotion_order)}")
 
 
 def check_digest(digest: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from votectl.errors import VotectlError
 from votectl.release import history
 from votectl.release.images import (
-    ENVS,
     IMAGE_PREFIX,
     SERVICES,
     Change,
@@ -15,13 +14,14 @@ from votectl.release.images import (
     images_path,
 )
 from votectl.release.publish import Proposal
+from votectl.repo import Repo
 from votectl.release.workspace import Workspace
 
 
 def source_of(env: str) -> str | None:
-    """The env that feeds `env` (dev -> staging -> prod); None for dev, which takes digests from builds."""
-    index = ENVS.index(env)
-    return ENVS[index - 1] if index else None
+    """The env that feeds `env` (the one before it in the promotion order); None for the first env, which
+    takes digests from builds."""
+    return Repo.current().env(env).source
 
 
 def check_services(services: list[str], all_services: bool) -> list[str]:
@@ -46,9 +46,11 @@ def _check_route(to_env: str, from_env: str | None, digest: str | None) -> str |
     expected = source_of(to_env)
     if expected is None:
         if from_env is not None:
-            raise VotectlError(f"dev is the first env, nothing is promoted into it from {from_env}")
+            raise VotectlError(f"{to_env} is the first env, nothing is promoted into it from {from_env}")
         if digest is None:
-            raise VotectlError("promoting into dev needs --digest sha256:... (dev has no source env)")
+            raise VotectlError(
+                f"promoting into {to_env} needs --digest sha256:... ({to_env} has no source env)"
+            )
         return None
     if from_env not in (None, expected):
         raise VotectlError(f"{to_env} is promoted only from {expected}, not from {from_env}")
@@ -56,8 +58,8 @@ def _check_route(to_env: str, from_env: str | None, digest: str | None) -> str |
 
 
 def require_digest(env: str, service: str, ref: ImageRef, where: str) -> None:
-    """Staging and prod run exactly what was tested: a digest, never a movable tag."""
-    if env != "dev" and not ref.digest:
+    """Pinned envs (staging, prod) run exactly what was tested: a digest, never a movable tag."""
+    if Repo.current().env(env).pinned_images and not ref.digest:
         raise VotectlError(f"{where} has only the tag {ref.tag!r} for {service}; {env} takes digests only")
 
 

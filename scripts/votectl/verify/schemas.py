@@ -1,8 +1,10 @@
 """Strict schema validation of every object, reporting all of its errors rather than the first.
 
-Built-in kinds use the Kubernetes 1.37 strict schemas shipped in kubernetes-validate; custom resources use
-CRD JSON schemas in the CRDs-catalog layout `<dir>/<group>/<kind>_<version>.json`. Schemas are read and
-compiled lazily, once per kind, because the whole gate must cost at most twice the rendering.
+Built-in kinds use the Kubernetes 1.37 strict schemas shipped in kubernetes-validate (the version of the
+kube-apiserver `verify --server` runs); custom resources use the JSON schemas `votectl engines crd-schemas`
+generates from the pinned operator modules into engines/crd-schemas (`<group>/<kind>_<version>.json`).
+Schemas are read and compiled lazily, once per kind, because the whole gate must cost at most 2.5 times the
+rendering.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ from votectl.errors import VotectlError
 
 KUBERNETES_VERSION = "1.37.0"
 CRD_SCHEMA_ENV = "CRD_SCHEMA_DIR"
-# where `make crd-schemas` downloads to; used when neither --crd-schemas nor CRD_SCHEMA_DIR is given
-DOWNLOADED_SCHEMAS = Path(__file__).resolve().parents[3] / ".crd-schemas"
 _DEFINITIONS_ID = "https://kubernetes.io/api/_definitions.json"
 _OBJECT_META = {"$ref": f"{_DEFINITIONS_ID}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
 _MAX_MESSAGE = 240
@@ -30,14 +30,17 @@ _API_VERSION = re.compile(r"^([a-z0-9]([a-z0-9.-]*[a-z0-9])?/)?v[a-z0-9]+$")
 _KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 
 
-def crd_schema_dir(option: str | None) -> Path | None:
-    """`--crd-schemas`, else CRD_SCHEMA_DIR, else `make crd-schemas`' download; needed only for CRs."""
+def crd_schema_dir(option: str | None = None) -> Path:
+    """`--crd-schemas`, else CRD_SCHEMA_DIR, else the checkout's committed engines/crd-schemas."""
+    from votectl.engines.crds import SCHEMAS_DIR
+    from votectl.repo import Repo
+
     value = option or os.environ.get(CRD_SCHEMA_ENV)
-    if not value:
-        return DOWNLOADED_SCHEMAS if DOWNLOADED_SCHEMAS.is_dir() else None
-    path = Path(value)
+    path = Path(value) if value else Repo.current().engines_dir / SCHEMAS_DIR
     if not path.is_dir():
-        raise VotectlError(f"CRD schema directory {path} does not exist (run `make crd-schemas`)")
+        raise VotectlError(
+            f"CRD schema directory {path} does not exist (`votectl engines crd-schemas` makes it)"
+        )
     return path
 
 
@@ -88,7 +91,7 @@ def _shorten(message: str) -> str:
 class SchemaStore:
     """Finds, compiles and caches one validator per apiVersion/kind."""
 
-    def __init__(self, crd_dir: Path | None) -> None:
+    def __init__(self, crd_dir: Path) -> None:
         self.crd_dir = crd_dir
         self.builtin_dir = (
             _kubernetes_validate_dir() / "kubernetes-json-schema" / f"v{KUBERNETES_VERSION}-local-strict"
@@ -115,11 +118,6 @@ class SchemaStore:
         return json.loads(path.read_text()) if path.is_file() else None
 
     def _crd_schema(self, group: str, version: str, kind: str) -> dict | None:
-        if self.crd_dir is None:
-            raise VotectlError(
-                f"{kind} ({group}/{version}) needs CRD schemas: run `make crd-schemas`, "
-                f"or pass --crd-schemas DIR or set {CRD_SCHEMA_ENV}"
-            )
         path = self.crd_dir / group / f"{kind.lower()}_{version}.json"
         if not path.is_file():
             return None

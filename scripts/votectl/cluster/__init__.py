@@ -1,0 +1,1 @@
+"""The local Kubernetes control plane of real engines (votectl cluster) and the client that talks to it."""

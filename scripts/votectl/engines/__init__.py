@@ -1,0 +1,1 @@
+"""The real engines built from pinned Go modules: catalog, builds, and the CRDs the modules carry."""
