@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from votectl.cluster.client import KubeClient
+from votectl.cluster.control_plane import ClusterOptions, LocalCluster
 from votectl.localstack import PostgresServer, RedisServer, ServiceProcess
 from votectl.localstack.databases import create_database, drop_database
 from votectl.verify.schemas import crd_schema_dir as configured_crd_schema_dir
@@ -138,3 +140,17 @@ def start_service(start_services: Callable[..., list[ServiceProcess]]) -> Callab
 def crd_schema_dir() -> Path:
     """The CRD JSON schemas the gate uses: the committed engines/crd-schemas (or CRD_SCHEMA_DIR)."""
     return configured_crd_schema_dir().resolve()
+
+
+@pytest.fixture(scope="session")
+def local_cluster(_servers_dir: Path) -> Iterator[LocalCluster]:
+    """One real control plane for the session (etcd, kube-apiserver, controllers, kwok nodes, the
+    platform's CRDs and the Argo Rollouts controller), ~10 s to start; tests use their own namespaces."""
+    with LocalCluster(_servers_dir / "cluster", ClusterOptions(with_rollouts=True)) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def kube(local_cluster: LocalCluster) -> Iterator[KubeClient]:
+    with KubeClient(local_cluster.kubeconfig) as client:
+        yield client

@@ -19,6 +19,7 @@ policies := {
 	"SEC-012": {"title": "No credentials in env literals", "severity": "high", "rationale": "Literal env values live in git and in every kubectl describe; credentials come from Secrets."},
 	"SEC-013": {"title": "No credentials in ConfigMaps", "severity": "high", "rationale": "ConfigMaps are readable by anyone who can read the namespace's config and are stored in git."},
 	"SEC-014": {"title": "No Secret values in git", "severity": "critical", "rationale": "Secrets are produced in the cluster from a secret store (ExternalSecret), never committed."},
+	"SEC-015": {"title": "Nothing else Pod Security restricted forbids", "severity": "high", "rationale": "The namespaces enforce the restricted standard: a pod with unsafe sysctls, AppArmor, SELinux, procMount or hostProcess settings is never created."},
 	"RES-001": {"title": "CPU and memory requests", "severity": "medium", "rationale": "Without requests the scheduler overcommits nodes and autoscaling percentages are meaningless."},
 	"RES-002": {"title": "CPU and memory limits", "severity": "medium", "rationale": "Without limits one runaway pod starves its neighbours on the node."},
 	"RES-003": {"title": "Liveness probe", "severity": "medium", "rationale": "A hung process is only restarted when the kubelet can tell it is hung."},

@@ -39,3 +39,16 @@ secret_name_pattern := `(password|passwd|secret|token|api_?key|private_?key|cred
 
 # Credentials embedded in a URL (scheme://user:password@host).
 url_credentials_pattern := `[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`
+
+# What Pod Security "restricted" (the level our namespaces enforce) still allows; anything else set in a
+# pod's securityContext is refused when the pod is created.
+pod_security_sysctls := {
+	"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports",
+	"net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range",
+	"net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+	"net.ipv4.tcp_keepalive_probes",
+}
+
+pod_security_selinux_types := {"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
+
+pod_security_profile_types := {"RuntimeDefault", "Localhost"}

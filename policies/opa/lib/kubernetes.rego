@@ -112,6 +112,7 @@ workloads := [record |
 		"path": path,
 		"spec": spec,
 		"labels": object.get(template, ["metadata", "labels"], {}),
+		"annotations": object.get(template, ["metadata", "annotations"], {}),
 		"containers": [c |
 			some field in ["initContainers", "containers", "ephemeralContainers"]
 			listed := object.get(spec, field, [])
@@ -148,7 +149,8 @@ selector_matches(selector, target) if {
 
 match_labels(sel) := sel.matchLabels if is_object(sel.matchLabels)
 
-match_labels(sel) := {} if not is_object(sel.matchLabels)
+# object.get: OPA evaluates a call's arguments outside `not` (undefined there is not false).
+match_labels(sel) := {} if not is_object(object.get(sel, "matchLabels", null))
 
 cluster_scoped_kinds := {
 	"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",

@@ -50,9 +50,13 @@ findings contains lib.finding("ACD-003", obj, msg) if {
 }
 
 # The namespaces of production envs come as data (`votingplatform.production_namespaces`, from
-# gitops/promotion.yaml); without that list every Application is held to production's rule.
-_deploys_production(app) if {
-	not is_array(data.votingplatform.production_namespaces)
+# gitops/promotion.yaml); without that list every Application is held to production's rule. (Not
+# `not is_array(data...)`: OPA evaluates a call's arguments outside `not`, so without data that is
+# undefined rather than true.)
+_listed_production_namespaces := data.votingplatform.production_namespaces if is_array(data.votingplatform.production_namespaces)
+
+_deploys_production(_) if {
+	not _listed_production_namespaces
 }
 
 _deploys_production(app) if {
@@ -65,7 +69,7 @@ _deploys_production(app) if app.obj.kind == "ApplicationSet"
 findings contains lib.finding("ACD-004", app.obj, msg) if {
 	some app in _app_specs
 	_deploys_production(app)
-	not _self_healing(app.spec.syncPolicy.automated)
+	not _self_healing(object.get(app.spec, ["syncPolicy", "automated"], {})) # object.get: OPA hoists call args out of `not`
 	msg := concat("", [app.path, ".syncPolicy.automated.selfHeal is not true for a production env; enable automated sync with selfHeal so drift is reverted to git"])
 }
 

@@ -21,6 +21,13 @@ findings contains lib.finding("SEC-001", w.id, msg) if {
 	msg := concat("", [entry.path, ".securityContext.runAsUser is 0 (root); set a non-zero runAsUser"])
 }
 
+# The pod-level value counts even where every container overrides it: Pod Security refuses the pod.
+findings contains lib.finding("SEC-001", w.id, msg) if {
+	some w in lib.workloads
+	w.spec.securityContext.runAsUser == 0
+	msg := concat("", [w.path, ".spec.securityContext.runAsUser is 0 (root); set a non-zero runAsUser"])
+}
+
 findings contains lib.finding("SEC-002", w.id, msg) if {
 	some w in lib.workloads
 	some entry in w.containers
@@ -79,6 +86,13 @@ findings contains lib.finding("SEC-008", w.id, msg) if {
 	msg := concat("", [entry.path, ".securityContext.seccompProfile.type is not RuntimeDefault; set seccompProfile: {type: RuntimeDefault} on the pod"])
 }
 
+findings contains lib.finding("SEC-008", w.id, msg) if {
+	some w in lib.workloads
+	profile := w.spec.securityContext.seccompProfile.type
+	not profile in config.pod_security_profile_types
+	msg := concat("", [w.path, ".spec.securityContext.seccompProfile.type is ", profile, "; Pod Security restricted refuses the pod even where containers override it: use RuntimeDefault"])
+}
+
 findings contains lib.finding("SEC-009", w.id, msg) if {
 	some w in lib.workloads
 	some i, volume in object.get(w.spec, "volumes", [])
@@ -127,7 +141,7 @@ findings contains lib.finding("SEC-011", w.id, msg) if {
 findings contains lib.finding("SEC-011", w.id, msg) if {
 	some w in lib.workloads
 	spec := w.spec
-	not is_boolean(spec.automountServiceAccountToken)
+	not is_boolean(object.get(spec, "automountServiceAccountToken", null)) # object.get: OPA hoists call args out of `not`
 	account := object.get(spec, "serviceAccountName", "default")
 	not _accounts_without_token[concat("/", [w.namespace, account])]
 	not _bound_accounts[concat("/", [w.namespace, account])]
@@ -184,3 +198,63 @@ findings contains lib.finding("SEC-014", obj, msg) if {
 	count(object.get(obj, field, {})) > 0
 	msg := concat("", [field, " carries secret values in git; deliver them with an ExternalSecret instead"])
 }
+
+# Pod Security "restricted" fields beyond the ones above: the namespace refuses such pods outright.
+findings contains lib.finding("SEC-015", w.id, msg) if {
+	some w in lib.workloads
+	some sysctl in object.get(w.spec, ["securityContext", "sysctls"], [])
+	not sysctl.name in config.pod_security_sysctls
+	msg := concat("", [w.path, ".spec.securityContext.sysctls sets ", sysctl.name, ", which Pod Security forbids; remove it"])
+}
+
+findings contains lib.finding("SEC-015", w.id, msg) if {
+	some w in lib.workloads
+	some where, context in _security_contexts(w)
+	profile := context.appArmorProfile.type
+	not profile in config.pod_security_profile_types
+	msg := concat("", [where, ".securityContext.appArmorProfile.type is ", profile, "; use RuntimeDefault"])
+}
+
+findings contains lib.finding("SEC-015", w.id, msg) if {
+	some w in lib.workloads
+	some key, value in w.annotations
+	startswith(key, "container.apparmor.security.beta.kubernetes.io/")
+	value != "runtime/default"
+	not startswith(value, "localhost/")
+	msg := concat("", [w.path, ".metadata.annotations[", key, "] is ", value, "; use runtime/default"])
+}
+
+findings contains lib.finding("SEC-015", w.id, msg) if {
+	some w in lib.workloads
+	some where, context in _security_contexts(w)
+	options := context.seLinuxOptions
+	_selinux_forbidden(options)
+	msg := concat("", [where, ".securityContext.seLinuxOptions sets a type, user or role Pod Security forbids; remove it"])
+}
+
+findings contains lib.finding("SEC-015", w.id, msg) if {
+	some w in lib.workloads
+	some entry in w.containers
+	mount := entry.container.securityContext.procMount
+	mount != "Default"
+	msg := concat("", [entry.path, ".securityContext.procMount is ", mount, "; remove it (Default)"])
+}
+
+findings contains lib.finding("SEC-015", w.id, msg) if {
+	some w in lib.workloads
+	some where, context in _security_contexts(w)
+	context.windowsOptions.hostProcess == true
+	msg := concat("", [where, ".securityContext.windowsOptions.hostProcess is true; remove it"])
+}
+
+# path -> securityContext, for the pod and for each of its containers (as written, not merged).
+_security_contexts(w) := object.union(
+	{concat("", [w.path, ".spec"]): w.spec.securityContext | is_object(w.spec.securityContext)},
+	{entry.path: entry.container.securityContext | some entry in w.containers; is_object(entry.container.securityContext)},
+)
+
+_selinux_forbidden(options) if not object.get(options, "type", "") in config.pod_security_selinux_types
+
+_selinux_forbidden(options) if object.get(options, "user", "") != ""
+
+_selinux_forbidden(options) if object.get(options, "role", "") != ""

@@ -1,36 +1,35 @@
 """The value builtins of expr-lang plus the helpers Argo Rollouts adds to the environment.
 
-Each follows expr-lang's builtin/lib.go behaviour on the inputs Prometheus can produce (floats, lists of
-floats, nil): e.g. `min([])` and `first([])` are nil, `mean([])` and `sum([])` are 0, `round` rounds half
-away from zero, `floor`/`ceil`/`round` always return a float. Predicate builtins (all, any, filter...)
-need the unevaluated predicate and live in the evaluator.
+Each follows expr-lang v1.15's builtin/builtin.go and func.go on the inputs Prometheus can produce (floats,
+lists of floats, nil): e.g. `first([])` is nil, `mean([])` and `sum([])` are 0, `min`/`max` take numbers
+(not a list), `mean`/`median` take one list, `round` rounds half away from zero, `floor`/`ceil`/`round`
+always return a float. Argo's own `isNil(x)` and `default(x, d)` ignore x and look at `result` itself.
+Predicate builtins (all, any, filter...) need the unevaluated predicate and live in the evaluator.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Callable
 from typing import Any
 
 from votectl.analysis.errors import ExprError
-from votectl.analysis.expr_values import arithmetic, is_number, require_list, require_number, type_name
+from votectl.analysis.expr_values import (
+    INT_MIN,
+    arithmetic,
+    compare,
+    parse_go_float,
+    parse_go_int,
+    require_list,
+    require_number,
+    type_name,
+    wrap_int,
+)
 
 
 def _arity(name: str, args: tuple[Any, ...], count: int) -> None:
     if len(args) != count:
         raise ExprError(f"{name} expects {count} argument(s), got {len(args)}")
-
-
-def _numbers(name: str, args: tuple[Any, ...]) -> list[int | float]:
-    """Flatten numbers and arrays of numbers, as mean/median/min/max accept both."""
-    values: list[int | float] = []
-    for arg in args:
-        if isinstance(arg, list):
-            values.extend(_numbers(name, tuple(arg)))
-        else:
-            values.append(require_number(arg, name))
-    return values
 
 
 def _len(*args: Any) -> int:
@@ -42,7 +41,8 @@ def _len(*args: Any) -> int:
 
 def _abs(*args: Any) -> int | float:
     _arity("abs", args, 1)
-    return abs(require_number(args[0], "abs"))
+    value = require_number(args[0], "abs")
+    return wrap_int(abs(value)) if isinstance(value, int) else abs(value)
 
 
 def _rounding(name: str, fn: Callable[[float], float]) -> Callable[..., float]:
@@ -66,12 +66,13 @@ def _int(*args: Any) -> int:
     value = args[0]
     if isinstance(value, str):
         try:
-            return int(value, 10)
+            return parse_go_int(value)
         except ValueError:
             raise ExprError(f"invalid operation: int({value})") from None
     number = require_number(value, "int")
-    if isinstance(number, float) and not math.isfinite(number):
-        raise ExprError(f"cannot convert {number} to int")
+    if isinstance(number, float) and not INT_MIN <= number < -float(INT_MIN):
+        # Go's int(x) of NaN, Inf or beyond int64 is implementation-dependent (amd64 and arm64 differ)
+        raise ExprError(f"cannot convert {number} to int: Go's result depends on the CPU")
     return int(number)
 
 
@@ -80,7 +81,7 @@ def _float(*args: Any) -> float:
     value = args[0]
     if isinstance(value, str):
         try:
-            return float(value)
+            return parse_go_float(value)
         except ValueError:
             raise ExprError(f"invalid operation: float({value})") from None
     return float(require_number(value, "float"))
@@ -94,23 +95,40 @@ def _sum(*args: Any) -> int | float:
     return total
 
 
+def _list_of_numbers(name: str, args: tuple[Any, ...]) -> list[float]:
+    """mean/median: exactly one array whose elements are all numbers (a nested list is an error)."""
+    _arity(name, args, 1)
+    items = require_list(args[0], name)
+    return [float(require_number(item, name)) for item in items]
+
+
 def _mean(*args: Any) -> float:
-    values = _numbers("mean", args)
-    return math.fsum(values) / len(values) if values else 0.0
+    values = _list_of_numbers("mean", args)
+    total = 0.0
+    for value in values:  # summed in order like Go, not math.fsum: same rounding, Inf and NaN
+        total += value
+    return total / len(values) if values else 0.0
 
 
 def _median(*args: Any) -> float:
-    values = _numbers("median", args)
-    return float(statistics.median(values)) if values else 0.0
+    # sorted like sort.Float64s: NaN before every number
+    values = sorted(_list_of_numbers("median", args), key=lambda v: (0, 0.0) if math.isnan(v) else (1, v))
+    if not values:
+        return 0.0
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
 
-def _extreme(name: str, better: Callable[[Any, Any], bool]) -> Callable[..., Any]:
+def _extreme(name: str, op: str) -> Callable[..., Any]:
+    """Go's Max/Min over the arguments (numbers; the type check refuses an array): keep the first,
+    replace it by any later one for which `kept op later` holds; a nil kept value is always replaced."""
+
     def apply(*args: Any) -> Any:
-        if len(args) == 1 and not isinstance(args[0], list) and not is_number(args[0]):
-            return args[0]
+        if not args:
+            raise ExprError(f"not enough arguments to call {name}")
         best: Any = None
-        for value in _numbers(name, args):
-            if best is None or better(value, best):
+        for value in args:
+            if best is None or compare(op, best, value):
                 best = value
         return best
 
@@ -127,13 +145,14 @@ def _end(name: str, position: int) -> Callable[..., Any]:
 
 
 def _float_test(name: str, test: Callable[[float], bool]) -> Callable[..., bool]:
-    """isNaN/isInf take a float64 (an int literal is converted when compiled, as expr-lang does)."""
+    """isNaN/isInf take a float64 and nothing else at run time (int literals in the argument were made
+    floats when compiled, see expr_eval)."""
 
     def apply(*args: Any) -> bool:
         _arity(name, args, 1)
-        if not is_number(args[0]):
-            raise ExprError(f"cannot use {type_name(args[0])} as argument (type float64) to call {name}")
-        return test(float(args[0]))
+        if not isinstance(args[0], float):
+            raise ExprError(f"interface conversion: interface {{}} is {type_name(args[0])}, not float64")
+        return test(args[0])
 
     return apply
 
@@ -149,14 +168,17 @@ def _as_float(*args: Any) -> float:
     return _float(args[0])
 
 
-def _is_nil(*args: Any) -> bool:
+def is_nil(result: Any, *args: Any) -> bool:
+    """Argo's isNil(x): whether `result` is nil; x is not looked at (a Prometheus result never is nil,
+    an empty vector is an empty, non-nil slice)."""
     _arity("isNil", args, 1)
-    return args[0] is None
+    return result is None
 
 
-def _default(*args: Any) -> Any:
+def default(result: Any, *args: Any) -> Any:
+    """Argo's default(x, d): d when `result` is nil, else `result` itself (not x)."""
     _arity("default", args, 2)
-    return args[1] if args[0] is None else args[0]
+    return args[1] if result is None else result
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -170,14 +192,14 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sum": _sum,
     "mean": _mean,
     "median": _median,
-    "min": _extreme("min", lambda value, best: value < best),
-    "max": _extreme("max", lambda value, best: value > best),
+    "min": _extreme("min", ">"),
+    "max": _extreme("max", "<"),
     "first": _end("first", 0),
     "last": _end("last", -1),
     "isNaN": _float_test("isNaN", math.isnan),
     "isInf": _float_test("isInf", math.isinf),
     "asInt": _as_int,
     "asFloat": _as_float,
-    "isNil": _is_nil,
-    "default": _default,
 }
+# Argo's closures over the measured value: called with `result` first
+RESULT_FUNCTIONS: dict[str, Callable[..., Any]] = {"isNil": is_nil, "default": default}

@@ -3,7 +3,8 @@
 Like expr-lang, a condition is first type-checked as a whole (expr_types), then evaluated: `&&`, `||`,
 `?:` and `??` short-circuit (so `len(result) > 0 && result[0] < 0.05` is safe on `[]`), predicates
 (`all(result, # < 0.05)` or `all(result, { # < 0.05 })`) bind `#` to each element, and run-time type
-errors (nil compared with a number, an index out of range) are raised where they happen.
+errors (nil compared with a number, an index out of range) are raised where they happen. A vector
+`result` is bound as a Float64s, Go's []float64, which `==` tells apart from an array literal.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from votectl.analysis.errors import ExprError
-from votectl.analysis.expr_builtins import FUNCTIONS
+from votectl.analysis.expr_builtins import FUNCTIONS, RESULT_FUNCTIONS
 from votectl.analysis.expr_parser import (
     Array,
     Binary,
@@ -30,6 +31,7 @@ from votectl.analysis.expr_parser import (
 )
 from votectl.analysis.expr_types import check, result_type
 from votectl.analysis.expr_values import (
+    Float64s,
     arithmetic,
     compare,
     equal,
@@ -37,6 +39,7 @@ from votectl.analysis.expr_values import (
     require_bool,
     require_list,
     type_name,
+    wrap_int,
 )
 
 _NO_ELEMENT = object()
@@ -46,25 +49,42 @@ PREDICATES = ("all", "any", "none", "one", "filter", "map", "count")
 def evaluate(source: str, result: Any) -> Any:
     """Evaluate `source` with `result` bound; raise ExprError for anything invalid or unsupported."""
     node = parse(source)
-    check(node, result_type(result))
-    return _Evaluator({"result": result}).eval(node)
+    checked = check(node, result_type(result))
+    return _Evaluator(_bind(result), checked.floated).eval(node)
 
 
 def evaluate_bool(source: str, result: Any) -> bool:
-    """Evaluate a condition that must yield a bool (Argo compiles with expr.AsBool())."""
+    """Evaluate a condition that must yield a bool (Argo checks the value is a bool after running it)."""
     node = parse(source)
-    static = check(node, result_type(result))
-    if static.kind not in ("bool", "any"):
-        raise ExprError(f"expected bool, but got {static}")
-    value = _Evaluator({"result": result}).eval(node)
+    checked = check(node, result_type(result))
+    if checked.type.kind not in ("bool", "any"):
+        raise ExprError(f"expected bool, but got {checked.type}")
+    value = _Evaluator(_bind(result), checked.floated).eval(node)
     if not isinstance(value, bool):
         raise ExprError(f"expected bool, but got {type_name(value)}")
     return value
 
 
+def _bind(result: Any) -> dict[str, Any]:
+    return {"result": Float64s(result) if isinstance(result, list) else result}
+
+
+def _floatify(node: Node) -> Node:
+    """The checker's rewrite of an int argument to a float64 parameter: int literals become floats
+    through unary operators and + - * (so `isNaN(1 + 2)` is fine and `isNaN(len(result))` is not)."""
+    if isinstance(node, Literal) and type(node.value) is int:
+        return Literal(float(node.value))
+    if isinstance(node, Unary):
+        return Unary(node.op, _floatify(node.operand))
+    if isinstance(node, Binary) and node.op in ("+", "-", "*"):
+        return Binary(node.op, _floatify(node.left), _floatify(node.right))
+    return node
+
+
 class _Evaluator:
-    def __init__(self, variables: dict[str, Any]) -> None:
+    def __init__(self, variables: dict[str, Any], floated: frozenset[int] = frozenset()) -> None:
         self.variables = variables
+        self.floated = floated  # calls whose int argument the checker made float (see _floatify)
 
     def eval(self, node: Node, element: Any = _NO_ELEMENT) -> Any:
         handler: Callable[[Any, Any], Any] = getattr(self, f"_{type(node).__name__.lower()}")
@@ -76,7 +96,7 @@ class _Evaluator:
     def _name(self, node: Name, element: Any) -> Any:
         if node.name in self.variables:
             return self.variables[node.name]
-        if node.name in FUNCTIONS or node.name in PREDICATES:
+        if node.name in FUNCTIONS or node.name in RESULT_FUNCTIONS or node.name in PREDICATES:
             raise ExprError(f"function {node.name} must be called")
         raise ExprError(f"unknown name {node.name}")
 
@@ -97,7 +117,9 @@ class _Evaluator:
             return not require_bool(value, "operand of !")
         if not is_number(value):
             raise ExprError(f"invalid operation: {node.op}{type_name(value)}")
-        return -value if node.op == "-" else value
+        if node.op == "+":
+            return value
+        return wrap_int(-value) if isinstance(value, int) else -value
 
     def _ternary(self, node: Ternary, element: Any) -> Any:
         cond = require_bool(self.eval(node.cond, element), "condition of ?:")
@@ -138,6 +160,8 @@ class _Evaluator:
         stop = len(target) if node.stop is None else self._slice_bound(node.stop, element, len(target))
         if start > stop:
             raise ExprError(f"invalid slice index: {start} > {stop}")
+        if isinstance(target, Float64s):  # a slice of a []float64 is one, sharing its elements
+            return Float64s(target[start:stop], (target.origin[0], target.origin[1] + start))
         return target[start:stop]
 
     def _slice_bound(self, node: Node, element: Any, length: int) -> int:
@@ -149,10 +173,13 @@ class _Evaluator:
     def _call(self, node: Call, element: Any) -> Any:
         if node.name in PREDICATES:
             return self._predicate(node, element)
-        function = FUNCTIONS.get(node.name)
-        if function is None:
+        if node.name not in FUNCTIONS and node.name not in RESULT_FUNCTIONS:
             raise ExprError(f"unsupported function {node.name}()")
-        return function(*(self.eval(arg, element) for arg in node.args))
+        args = [_floatify(arg) for arg in node.args] if id(node) in self.floated else node.args
+        values = [self.eval(arg, element) for arg in args]
+        if node.name in RESULT_FUNCTIONS:
+            return RESULT_FUNCTIONS[node.name](self.variables["result"], *values)
+        return FUNCTIONS[node.name](*values)
 
     def _predicate(self, node: Call, element: Any) -> Any:
         if len(node.args) != 2:

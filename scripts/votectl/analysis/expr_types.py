@@ -8,7 +8,8 @@ sure, the type is ANY and nothing is reported, so this check can only add Errors
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from votectl.analysis.errors import ExprError
 from votectl.analysis.expr_parser import (
@@ -44,6 +45,13 @@ NUMBERS = ("int", "float")
 _ARRAY_FUNCTIONS = ("sum", "first", "last")  # their argument must be an array (or unknown)
 _NUMBER_FUNCTIONS = {"abs": None, "ceil": FLOAT, "floor": FLOAT, "round": FLOAT}  # None: the argument's type
 _FLOAT_ARGUMENT = ("isNaN", "isInf")  # Argo passes math.IsNaN-like funcs taking a float64
+_ONE_ARRAY = {"mean": "avg", "median": "median"}  # one array argument; the word of their error
+_NUMBERS_ONLY = ("max", "min")  # numbers, checked until the first argument of unknown type
+
+
+class Checked(NamedTuple):
+    type: Type
+    floated: frozenset[int]  # id()s of the isNaN/isInf calls whose int argument is made a float
 
 
 def result_type(result: object) -> Type:
@@ -55,9 +63,11 @@ def result_type(result: object) -> Type:
     return ANY
 
 
-def check(node: Node, result: Type) -> Type:
+def check(node: Node, result: Type) -> Checked:
     """The expression's static type; raises ExprError where expr-lang's compiler would refuse it."""
-    return _Checker(result).visit(node, None)
+    checker = _Checker(result)
+    static = checker.visit(node, None)
+    return Checked(static, frozenset(checker.floated))
 
 
 def _mismatch(op: str, left: Type, right: Type) -> ExprError:
@@ -76,9 +86,10 @@ def _comparable(left: Type, right: Type) -> bool:
     return left.kind == right.kind or kinds <= set(NUMBERS) or "nil" in kinds or "any" in kinds
 
 
+@dataclass
 class _Checker:
-    def __init__(self, result: Type) -> None:
-        self.result = result
+    result: Type
+    floated: set[int] = field(default_factory=set)
 
     def visit(self, node: Node, element: Type | None) -> Type:
         if isinstance(node, Literal):
@@ -86,7 +97,9 @@ class _Checker:
         if isinstance(node, Name):
             return self.result if node.name == "result" else ANY
         if isinstance(node, Pointer):
-            return element or ANY
+            if element is None:
+                raise ExprError("cannot use pointer accessor outside closure")
+            return element
         if isinstance(node, Array):
             for item in node.items:
                 self.visit(item, element)
@@ -176,13 +189,27 @@ class _Checker:
                 raise ExprError(f"invalid argument for {node.name} (type {types[0]})")
             return _NUMBER_FUNCTIONS[node.name] or types[0]
         if node.name in _FLOAT_ARGUMENT and types:
-            literal = isinstance(args[0], Literal) or (
-                isinstance(args[0], Unary) and isinstance(args[0].operand, Literal)
-            )
-            if not (types[0].kind in ("float", "any") or (types[0].kind == "int" and literal)):
+            if types[0].kind not in ("float", "int", "any"):
                 raise ExprError(f"cannot use {types[0]} as argument (type float64) to call {node.name}")
+            if types[0].kind == "int":  # accepted; int literals in it become floats, the rest must be
+                self.floated.add(id(node))
             return BOOL
-        return {"len": INT, "int": INT, "float": FLOAT, "mean": FLOAT, "median": FLOAT}.get(node.name, ANY)
+        if node.name in _ONE_ARRAY:
+            if len(types) != 1:
+                raise ExprError(f"invalid number of arguments (expected 1, got {len(types)})")
+            if types[0].kind not in ("array", "any"):
+                raise ExprError(f"cannot {_ONE_ARRAY[node.name]} {types[0]}")
+            return FLOAT
+        if node.name in _NUMBERS_ONLY:
+            if not types:
+                raise ExprError(f"not enough arguments to call {node.name}")
+            for argument in types:
+                if argument.kind == "any":
+                    break
+                if argument.kind not in NUMBERS:
+                    raise ExprError(f"invalid argument for {node.name} (type {argument})")
+            return ANY
+        return {"len": INT, "int": INT, "float": FLOAT}.get(node.name, ANY)
 
     def _predicate(self, name: str, collection: Node, body: Node, element: Type | None) -> Type:
         items = self.visit(collection, element)

@@ -66,7 +66,9 @@ class KubeClient:
         try:
             config = yaml.safe_load(kubeconfig.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as err:
-            raise VotectlError(f"kubeconfig {kubeconfig}: cannot read: {' '.join(str(err).split())}") from None
+            raise VotectlError(
+                f"kubeconfig {kubeconfig}: cannot read: {' '.join(str(err).split())}"
+            ) from None
         try:
             context_name = config["current-context"]
             context = _named(config, "contexts", context_name)["context"]
@@ -75,13 +77,19 @@ class KubeClient:
         except (KeyError, TypeError) as err:
             raise VotectlError(f"kubeconfig {kubeconfig}: no usable current context ({err})") from None
         if "exec" in user or "auth-provider" in user:
-            raise VotectlError(f"kubeconfig {kubeconfig}: exec and auth-provider credentials are not supported")
+            raise VotectlError(
+                f"kubeconfig {kubeconfig}: exec and auth-provider credentials are not supported"
+            )
         self._scratch = tempfile.TemporaryDirectory(prefix="votectl-kube-")
         scratch, base = Path(self._scratch.name), kubeconfig.resolve().parent
         self.server = str(cluster["server"]).rstrip("/")
         self.session = requests.Session()
         ca = _materialise(
-            cluster.get("certificate-authority-data"), cluster.get("certificate-authority"), base, scratch, "ca"
+            cluster.get("certificate-authority-data"),
+            cluster.get("certificate-authority"),
+            base,
+            scratch,
+            "ca",
         )
         self.session.verify = False if cluster.get("insecure-skip-tls-verify") else (ca or True)
         cert = _materialise(
@@ -126,7 +134,9 @@ class KubeClient:
                 **kwargs,
             )
         except requests.RequestException as err:
-            raise VotectlError(f"the API server at {self.server} cannot be reached: {_first_line(err)}") from None
+            raise VotectlError(
+                f"the API server at {self.server} cannot be reached: {_first_line(err)}"
+            ) from None
         try:
             decoded = response.json() if response.content else {}
         except ValueError:
@@ -170,9 +180,13 @@ class KubeClient:
                         kind = (item.get("responseKind") or {}).get("kind")
                         if kind:
                             namespaced = item.get("scope") == "Namespaced"
-                            self._resources.setdefault((api_version, kind), Resource(item["resource"], namespaced))
+                            self._resources.setdefault(
+                                (api_version, kind), Resource(item["resource"], namespaced)
+                            )
 
-    def path_of(self, api_version: str, kind: str, namespace: str | None, name: str | None = None) -> str | None:
+    def path_of(
+        self, api_version: str, kind: str, namespace: str | None, name: str | None = None
+    ) -> str | None:
         resource = self.resource(api_version, kind)
         if resource is None:
             return None
@@ -190,11 +204,19 @@ class KubeClient:
         path = self.path_of(api_version, kind, metadata.get("namespace") or namespace, metadata.get("name"))
         if path is None:
             return Answer(404, {"message": f"the server has no resource for {kind} {api_version}"})
-        params = {"fieldManager": FIELD_MANAGER, "force": "true", "fieldValidation": "Strict" if strict else "Warn"}
+        params = {
+            "fieldManager": FIELD_MANAGER,
+            "force": "true",
+            "fieldValidation": "Strict" if strict else "Warn",
+        }
         if dry_run:
             params["dryRun"] = "All"
         return self.request(
-            "PATCH", path, json.dumps(obj), headers={"Content-Type": "application/apply-patch+yaml"}, params=params
+            "PATCH",
+            path,
+            json.dumps(obj),
+            headers={"Content-Type": "application/apply-patch+yaml"},
+            params=params,
         )
 
 

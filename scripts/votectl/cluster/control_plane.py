@@ -56,12 +56,18 @@ Progress = Callable[[str], None]
 class ClusterOptions:
     nodes: int = 3
     with_rollouts: bool = False
+    # False: only etcd and kube-apiserver with the CRDs, enough for dry runs (`verify --server`)
+    workloads: bool = True
+    # Only the CRDs of these (group, kind)s; None: all of them. Each CRD costs the API server ~0.5 s of CPU.
+    crd_kinds: frozenset[tuple[str, str]] | None = None
 
 
 class LocalCluster:
     """`with LocalCluster(dir) as cluster:` a ready control plane; everything stops on exit, in order."""
 
-    def __init__(self, state_dir: Path, options: ClusterOptions | None = None, repo: Repo | None = None) -> None:
+    def __init__(
+        self, state_dir: Path, options: ClusterOptions | None = None, repo: Repo | None = None
+    ) -> None:
         self.state_dir = state_dir
         self.options = options or ClusterOptions()
         self.repo = repo or Repo.current()
@@ -83,6 +89,8 @@ class LocalCluster:
         self.stop()
 
     def engines(self) -> list[str]:
+        if not self.options.workloads:
+            return ["etcd", "kube-apiserver"]
         return [*COMPONENTS, *(["rollouts-controller"] if self.options.with_rollouts else [])]
 
     def start(self, progress: Progress | None = None) -> None:
@@ -98,13 +106,18 @@ class LocalCluster:
         say("starting kube-apiserver")
         self._start_apiserver(binaries["kube-apiserver"], pki, ports)
         self.client = KubeClient(self.kubeconfig)
-        say("starting kube-controller-manager, kube-scheduler and kwok")
-        self._start_controllers(binaries, pki, ports)
+        if self.options.workloads:
+            say("starting kube-controller-manager, kube-scheduler and kwok")
+            self._start_controllers(binaries, pki, ports)
         say("installing the platform's CRDs")
         self._install_crds()
+        if not self.options.workloads:
+            return
         self._create_nodes()
         self._create_storage_class()
-        self._provisioner = threading.Thread(target=self._provision_volumes, name="pv-provisioner", daemon=True)
+        self._provisioner = threading.Thread(
+            target=self._provision_volumes, name="pv-provisioner", daemon=True
+        )
         self._provisioner.start()
         self._wait_nodes_ready()
         if self.options.with_rollouts:
@@ -185,7 +198,10 @@ class LocalCluster:
         def ready() -> bool:
             try:
                 response = requests.get(
-                    f"{server}/readyz", cert=(str(admin.cert), str(admin.key)), verify=str(pki.ca.cert), timeout=2
+                    f"{server}/readyz",
+                    cert=(str(admin.cert), str(admin.key)),
+                    verify=str(pki.ca.cert),
+                    timeout=2,
                 )
             except requests.RequestException:
                 return False
@@ -229,7 +245,10 @@ class LocalCluster:
                 *(f"--config={stages / stage}" for stage in KWOK_STAGES),
             ],
         )
-        for name, process, port in (("kube-controller-manager", kcm, ports["kcm"]), ("kube-scheduler", scheduler, ports["scheduler"])):
+        for name, process, port in (
+            ("kube-controller-manager", kcm, ports["kcm"]),
+            ("kube-scheduler", scheduler, ports["scheduler"]),
+        ):
             process.wait_ready(
                 lambda port=port: _http_ok(f"https://127.0.0.1:{port}/healthz", verify=False),
                 60,
@@ -243,7 +262,8 @@ class LocalCluster:
         from concurrent.futures import ThreadPoolExecutor
 
         client = self._client()
-        documents = crds(self.repo)
+        wanted = self.options.crd_kinds
+        documents = [crd for crd in crds(self.repo) if wanted is None or (crd.group, crd.kind) in wanted]
         # concurrently: the API server takes ~0.3 s per large CRD, mostly waiting on its own OpenAPI work
         with ThreadPoolExecutor(max_workers=8) as pool:
             answers = list(pool.map(lambda crd: client.apply(crd.document, dry_run=False), documents))
@@ -319,13 +339,18 @@ class LocalCluster:
                 claims = self._client().get("/api/v1/persistentvolumeclaims").body.get("items") or []
                 for claim in claims:
                     spec = claim.get("spec") or {}
-                    pending = (claim.get("status") or {}).get("phase") == "Pending" and not spec.get("volumeName")
+                    pending = (claim.get("status") or {}).get("phase") == "Pending" and not spec.get(
+                        "volumeName"
+                    )
                     if pending and spec.get("storageClassName") == STORAGE_CLASS:
                         self._client().ensure("/api/v1/persistentvolumes", _volume_for(claim))
 
     def _start_rollouts(self, binary: Path) -> None:
         client = self._client()
-        client.ensure("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ROLLOUTS_NAMESPACE}})
+        client.ensure(
+            "/api/v1/namespaces",
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ROLLOUTS_NAMESPACE}},
+        )
         health, metrics = free_port(), free_port()
         process = self._spawn(
             "rollouts-controller",
@@ -339,7 +364,9 @@ class LocalCluster:
             ],
             env={"POD_NAMESPACE": ROLLOUTS_NAMESPACE, "PATH": "/usr/bin:/bin"},
         )
-        process.wait_ready(lambda: _http_ok(f"http://127.0.0.1:{health}/healthz"), 60, "rollouts-controller /healthz")
+        process.wait_ready(
+            lambda: _http_ok(f"http://127.0.0.1:{health}/healthz"), 60, "rollouts-controller /healthz"
+        )
 
     def _client(self) -> KubeClient:
         if self.client is None:
@@ -396,8 +423,18 @@ def _write_kubeconfig(target: Path, server: str, pki: Pki, user: str) -> None:
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "votectl-local", "cluster": {"server": server, "certificate-authority": str(pki.ca.cert)}}],
-        "users": [{"name": user, "user": {"client-certificate": str(credentials.cert), "client-key": str(credentials.key)}}],
+        "clusters": [
+            {
+                "name": "votectl-local",
+                "cluster": {"server": server, "certificate-authority": str(pki.ca.cert)},
+            }
+        ],
+        "users": [
+            {
+                "name": user,
+                "user": {"client-certificate": str(credentials.cert), "client-key": str(credentials.key)},
+            }
+        ],
         "contexts": [{"name": "votectl-local", "context": {"cluster": "votectl-local", "user": user}}],
         "current-context": "votectl-local",
     }

@@ -71,7 +71,9 @@ def up(with_rollouts: bool, nodes: int, say: Callable[[str], None]) -> Running:
     current = running(directory)
     if current is not None:
         if with_rollouts and not current.rollouts:
-            raise VotectlError("a local cluster without Argo Rollouts is running: `votectl cluster down` first")
+            raise VotectlError(
+                "a local cluster without Argo Rollouts is running: `votectl cluster down` first"
+            )
         return current
     if _supervisor_pid(directory) is not None:
         raise VotectlError(f"a local cluster is still starting or stopping in {directory}")
@@ -110,7 +112,9 @@ def _check_engines(with_rollouts: bool) -> None:
         path(name)
 
 
-def _wait_started(directory: Path, process: subprocess.Popen, log: Path, say: Callable[[str], None]) -> Running:
+def _wait_started(
+    directory: Path, process: subprocess.Popen, log: Path, say: Callable[[str], None]
+) -> Running:
     deadline = time.monotonic() + START_TIMEOUT
     shown = ""
     while time.monotonic() < deadline:

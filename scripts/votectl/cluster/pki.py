@@ -39,11 +39,15 @@ def _key() -> ec.EllipticCurvePrivateKey:
 def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
     path.touch(mode=0o600)
     path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
+def _builder(
+    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey
+) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
     return (
         x509.CertificateBuilder()
@@ -109,9 +113,14 @@ def make_pki(directory: Path, clients: dict[str, str | None]) -> Pki:
         for user, group in clients.items()
     }
     signer = _key()
-    service_account_key, service_account_pub = directory / "service-account.key", directory / "service-account.pub"
+    service_account_key, service_account_pub = (
+        directory / "service-account.key",
+        directory / "service-account.pub",
+    )
     _write_key(signer, service_account_key)
     service_account_pub.write_bytes(
-        signer.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        signer.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
     return Pki(ca, serving, client_pairs, service_account_key, service_account_pub)

@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    cluster = LocalCluster(run_dir / "cluster", ClusterOptions(nodes=args.nodes, with_rollouts=args.with_rollouts))
+    cluster = LocalCluster(
+        run_dir / "cluster", ClusterOptions(nodes=args.nodes, with_rollouts=args.with_rollouts)
+    )
     try:
         cluster.start(progress=lambda message: print(message, flush=True))
     except VotectlError as err:

@@ -30,9 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument("--nodes", type=int, default=3, help="fake nodes (default 3)")
     up.set_defaults(func=_up)
     actions.add_parser("down", help="stop the cluster and everything it started").set_defaults(func=_down)
-    actions.add_parser("env", help="print the `export KUBECONFIG=...` line for a running cluster").set_defaults(
-        func=_env
-    )
+    actions.add_parser(
+        "env", help="print the `export KUBECONFIG=...` line for a running cluster"
+    ).set_defaults(func=_env)
 
 
 def _up(args: argparse.Namespace) -> int:

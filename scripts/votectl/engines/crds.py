@@ -62,7 +62,9 @@ def crds(repo: Repo | None = None) -> list[Crd]:
         for relative in source.files:
             path = folders[source.module] / relative
             try:
-                documents = [doc for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader) if doc]
+                documents = [
+                    doc for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader) if doc
+                ]
             except (OSError, yaml.YAMLError) as err:
                 raise VotectlError(f"{source.module}@{source.version}/{relative}: {err}") from None
             for document in documents:

@@ -1,4 +1,5 @@
-"""Runs the whole gate over rendered envs or given files: schema, cross-checks, then OPA policies."""
+"""Runs the whole gate over rendered envs or given files: schema, API value checks, cross-checks, then OPA
+policies."""
 
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ def check_objects(
     env: str, objects: list[dict], store: SchemaStore, rules: str, policies: bool = True
 ) -> EnvResult:
     """Every check on one env's objects; `rules` picks the env whose policy thresholds apply."""
+    from votectl.verify.apivalidation import api_checks
     from votectl.verify.crossref import cross_check
 
     schema_errors = [store.errors(obj) for obj in objects]
@@ -66,6 +68,7 @@ def check_objects(
         for message in messages
     ]
     findings += [_finding(env, obj, rule, message) for obj, rule, message in cross_check(objects)]
+    findings += [_finding(env, obj, rule, message) for obj, rule, message in api_checks(objects)]
     exceptions: list[Exemption] = []
     invalid = sum(bool(messages) for messages in schema_errors)
     if policies and invalid:
