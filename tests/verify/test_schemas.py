@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from votectl.errors import VotectlError
 from votectl.verify.patterns import compile_re2
 from votectl.verify.schemas import SchemaStore
 

@@ -198,7 +198,7 @@ class KubeClient:
         return f"{path}/{name}" if name else path
 
     def apply(self, obj: dict, dry_run: bool, namespace: str | None = None, strict: bool = True) -> Answer:
-        """Server-side apply, as Argo CD's `ServerSideApply=true` or `kubectl apply --server-side` sends it."""
+        """Server-side apply, as Argo CD (ServerSideApply=true) or `kubectl apply --server-side` sends it."""
         api_version, kind = str(obj.get("apiVersion")), str(obj.get("kind"))
         metadata = obj.get("metadata") or {}
         path = self.path_of(api_version, kind, metadata.get("namespace") or namespace, metadata.get("name"))

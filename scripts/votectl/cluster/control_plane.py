@@ -125,7 +125,7 @@ class LocalCluster:
             self._start_rollouts(binaries["rollouts-controller"])
 
     def stop(self) -> None:
-        """Controllers first, the API server, then etcd: nothing is left running, even after a failed start."""
+        """Controllers, then the API server, then etcd: nothing is left running, even after a failed start."""
         self._stop.set()
         if self._provisioner is not None:
             self._provisioner.join(timeout=5)
@@ -178,7 +178,7 @@ class LocalCluster:
                 f"--secure-port={ports['apiserver']}",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
-                # loopback cannot be a `kubernetes` Service endpoint; nothing in the cluster dials the API by it
+                # loopback cannot be the `kubernetes` Service's endpoint; nothing here dials the API by it
                 "--endpoint-reconciler-type=none",
                 f"--tls-cert-file={pki.serving.cert}",
                 f"--tls-private-key-file={pki.serving.key}",
@@ -257,9 +257,9 @@ class LocalCluster:
             )
 
     def _install_crds(self) -> None:
-        from votectl.engines.crds import crds
-
         from concurrent.futures import ThreadPoolExecutor
+
+        from votectl.engines.crds import crds
 
         client = self._client()
         wanted = self.options.crd_kinds

@@ -6,6 +6,7 @@ cluster is ready and leaves the supervisor running; Ctrl-C while it starts stops
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -157,16 +158,12 @@ def _stop_process(pid: int, timeout: float = 30.0) -> None:
         _reap(pid)
         time.sleep(0.1)
     if _alive(pid):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         _reap(pid)
 
 
 def _reap(pid: int) -> None:
     """Collect our own child's exit status so it does not linger as a zombie that looks alive."""
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass

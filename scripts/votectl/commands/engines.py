@@ -1,4 +1,4 @@
-"""`votectl engines`: build the pinned real engines from Go modules, list them, find them, make CRD schemas."""
+"""`votectl engines`: build the pinned real engines from Go modules, list and find them, make CRD schemas."""
 
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ def engines(repo: Repo | None = None) -> dict[str, Engine]:
     for name, spec in _load(repo)["engines"].items():
         module_dir = repo.engines_dir / str(spec["module"])
         module, version = _providing_module(spec["package"], required_versions(module_dir / "go.mod"))
-        major, minor = (version.lstrip("v").split(".") + ["", ""])[:2]
+        major, minor = [*version.lstrip("v").split("."), "", ""][:2]
         ldflags = tuple(
             flag.format(version=version, bare=version.lstrip("v"), major=major, minor=minor)
             for flag in spec.get("ldflags") or []

@@ -14,8 +14,8 @@ from votectl.release.images import (
     images_path,
 )
 from votectl.release.publish import Proposal
-from votectl.repo import Repo
 from votectl.release.workspace import Workspace
+from votectl.repo import Repo
 
 
 def source_of(env: str) -> str | None:

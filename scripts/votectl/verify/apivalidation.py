@@ -180,5 +180,5 @@ def _container(
         yield (
             workload,
             "api/security",
-            f"{where}.securityContext.procMount Unmasked is refused (it needs hostUsers: false; Pod Security restricted forbids it)",
+            f"{where}.securityContext.procMount Unmasked needs hostUsers: false (Pod Security forbids it)",
         )
