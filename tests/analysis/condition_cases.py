@@ -1,9 +1,10 @@
 """The measurement-verdict case table, shared by test_analysis_conditions (votectl's evaluator) and
-test_conditions_against_argo (the controller's own utils/evaluate, built as the rollouts-evaluate engine).
+test_conditions_against_argo (the same rows through the controller's own utils/evaluate).
 
 Each row gives the phase the controller gives that measurement ("Error" when expr-lang refuses to
-compile or fails at run time). `result` is what the Prometheus provider hands over: a float for a
-scalar, a list of floats for a vector (`[]` when no series matched).
+compile or fails at run time); the few rows where votectl deliberately answers otherwise are listed,
+with the reason, in test_conditions_against_argo.INTENDED. `result` is what the Prometheus provider
+hands over: a float for a scalar, a list of floats for a vector (`[]` when no series matched).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ CASES = [
     ("median([]) is 0", "median(result) == 0", "", [], "Successful"),
     ("result[0] on [] is a runtime error", "result[0] < 0.05", "", [], "Error"),
     ("first([]) is nil; nil < float is an error", "first(result) < 0.05", "", [], "Error"),
-    ("min([]) is nil too", "min(result) < 0.05", "", [], "Error"),
+    ("min of a list is a compile error (numbers only)", "min(result) < 0.05", "", [], "Error"),
     ("guarded condition on [] fails", GUARDED_OK, "", [], "Failed"),
     ("guarded both on [] -> Inconclusive", GUARDED_OK, GUARDED_BAD, [], "Inconclusive"),
     ("guarded both on NaN -> Inconclusive", GUARDED_OK, GUARDED_BAD, [NAN], "Inconclusive"),
@@ -59,21 +60,22 @@ CASES = [
     ("count with predicate", "count(result, # > 0.05) <= 1", "", [0.1, 0.01], "Successful"),
     ("filter then len", "len(filter(result, # > 0.05)) == 0", "", [0.1], "Failed"),
     ("map", "map(result, # * 100)[0] < 5", "", [0.01], "Successful"),
-    ("max over a list", "max(result) < 0.05", "", [0.01, 0.07], "Failed"),
+    ("max over a list is a compile error too", "max(result) < 0.05", "", [0.01, 0.07], "Error"),
+    ("max of numbers", "max(result[0], result[1]) < 0.05", "", [0.01, 0.07], "Failed"),
     (
         "min/abs/floor/ceil",
-        "min(result) == 0.5 && abs(-2) == 2 && floor(1.7) == 1 && ceil(1.2) == 2",
+        "min(result[0], 1) == 0.5 && abs(-2) == 2 && floor(1.7) == 1 && ceil(1.2) == 2",
         "",
         [0.5],
         "Successful",
     ),
     ("round half away from zero", "round(2.5) == 3 && round(-2.5) == -3", "", 0.0, "Successful"),
     (
-        "default/isNil only act on nil",
-        "isNil(first(result)) && default(first(result), 1) == 1",
+        "isNil/default ignore their argument: Argo's look at result, never nil from Prometheus",
+        "isNil(first(result)) || default(first(result), 1) == 1",
         "",
         [],
-        "Successful",
+        "Failed",
     ),
     ("?? on nil", "(first(result) ?? 1.0) < 0.05", "", [], "Failed"),
     ("ternary guard", "len(result) == 0 ? false : result[0] < 0.05", "", [], "Failed"),
@@ -106,4 +108,57 @@ CASES = [
     ("arrays are indexed by ints", "result[0.5] > 0", "", [1.0], "Error"),
     ("a non-bool condition is refused before running", "len(result) > 0 ? result[0] : 0", "", [], "Error"),
     ("chained comparison is a type error", "0 < result < 1", "", 0.5, "Error"),
+    # probes of evaluate.go and expr-lang v1.15.5 (the version argo-rollouts v1.9.1 pins)
+    ("isNil(nil) is false: the argument is ignored", "isNil(nil)", "", 0.5, "Failed"),
+    ("default(x, d) is result when result is not nil", "default(nil, 2) == result", "", 0.5, "Successful"),
+    ("mean sums in order (not fsum)", "mean(result) > 0.2", "", [0.1, 0.2, 0.3], "Successful"),
+    ("mean of +Inf and -Inf is NaN", "isNaN(mean(result))", "", [INF, -INF], "Successful"),
+    ("mean overflows to +Inf", "isInf(mean(result))", "", [1e308, 1e308], "Successful"),
+    ("median sorts NaN first", "median(result) == 0", "", [1.0, NAN, 0.0], "Successful"),
+    ("mean of a scalar is a compile error", "mean(result) < 1", "", 0.5, "Error"),
+    ("median of nested lists is an error", "median([[1, 2], [3]]) > 0", "", 0.5, "Error"),
+    (
+        "nested list literals index",
+        "[[1, 2], [3]][1][0] == 3 && len([[1], [2, 3]][1]) == 2",
+        "",
+        0.5,
+        "Successful",
+    ),
+    ("max skips a nil first argument", "max(first(result), 1) == 1", "", [], "Successful"),
+    ("int arithmetic wraps at 64 bits", "9223372036854775807 + 1 < 0", "", 0.5, "Successful"),
+    ("int literal beyond int64 is refused", "9223372036854775808 > 0", "", 0.5, "Error"),
+    ("int vs float compares float64(int)", "9007199254740993 == 9007199254740992.0", "", 0.5, "Successful"),
+    ("int / int is a float", "count(result, # > 0.05) / len(result) > 0.4", "", [0.1, 0.01], "Successful"),
+    ("an int needle in a float vector", "1 in result", "", [1.0], "Successful"),
+    ("no other operator after an unparenthesised ??", "first(result) ?? 0 < 0.05", "", [], "Error"),
+    ("?? takes a unary operand", "(first(result) ?? -1) < 0", "", [], "Successful"),
+    ("** takes a unary exponent", "2 ** -1 == 0.5", "", 0.5, "Successful"),
+    ("a literal cannot be indexed", "'abc'[1] == 'b'", "", 0.5, "Error"),
+    ("# outside a predicate is refused even unreached", "false && # > 1", "", 0.5, "Error"),
+    ("isNaN of int arithmetic on literals (made float)", "isNaN(1 + 2)", "", 0.5, "Failed"),
+    ("isNaN of an int known only at run time", "isNaN(first([1]))", "", 0.5, "Error"),
+    ("vector == array literal: []float64 is not []interface{}", "result == [0.5]", "", [0.5], "Failed"),
+    ("filter builds an []interface{}", "filter(result, # > 0.5) == []", "", [0.1], "Successful"),
+    ("result == result even with NaN: the same slice", "result == result", "", [NAN], "Successful"),
+    ("array == tells int from float", "[1] == [1.0]", "", 0.5, "Failed"),
+    ("asInt parses like strconv: no underscores", "asInt('1_000') == 1000", "", 0.5, "Error"),
+    ("asFloat parses like strconv: no spaces", "asFloat(' 0.5') == 0.5", "", 0.5, "Error"),
+    ("asFloat reads hex floats", "asFloat('0x1p-2') == 0.25", "", 0.5, "Successful"),
+    ("asFloat beyond float64 is an error, not +Inf", "asFloat('1e400') > 0", "", 0.5, "Error"),
+    ("string concatenation", "'a' + 'b' == 'ab'", "", 0.5, "Successful"),
+    ("a string condition is not a bool", "'true'", "", 0.5, "Error"),
+    ("== nil on a scalar is false", "result == nil", "", 0.5, "Failed"),
+    ("0 / 0 is NaN", "isNaN(result / 0)", "", 0.0, "Successful"),
+    ("a reversed slice is empty", "len(result[2:1]) == 0", "", [1.0, 2.0, 3.0], "Successful"),
+    ("comments are allowed", "result < 1 // the threshold", "", 0.5, "Successful"),
+    ("len of a string counts its UTF-8 bytes", "len('é') == 2", "", 0.5, "Successful"),
+    ("\\u escapes give the code point", "'\\u00e9' == 'é'", "", 0.5, "Successful"),
+    ("escaping the other quote is refused", "'a\\\"b' == 'a'", "", 0.5, "Error"),
+    (
+        "int() of NaN is refused: Go's value depends on the CPU",
+        "int(result) == int(result)",
+        "",
+        NAN,
+        "Error",
+    ),
 ]

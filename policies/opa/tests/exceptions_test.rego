@@ -32,6 +32,11 @@ test_exc_001_fires_for_a_blank_reason if {
 	fx.ids(exceptions.findings) == {"EXC-001"} with input as _exempted("SEC-002", "   ", "2027-12-31") with time.now_ns as _noon
 }
 
+test_exc_001_passes_with_a_reason if {
+	fx.ids(exceptions.findings) == set() with input as _exempted("SEC-002", "vendor image writes /var/cache; #123", "2027-12-31")
+		with time.now_ns as _noon
+}
+
 test_exc_001_names_the_exempted_object if {
 	some finding in exceptions.findings with input as _exempted("SEC-002", "", "2027-12-31") with time.now_ns as _noon
 	[finding.policy, finding.kind, finding.namespace, finding.name] == ["EXC-001", "Deployment", "voting-prod", "web"]

@@ -1,5 +1,5 @@
 # Small compliant objects the policy tests start from: each test changes one thing with object.union
-# (which merges nested objects), so what a test breaks is all it states.
+# (which merges nested objects) or json.remove, so what a test breaks is all it states.
 package votingplatform.tests.fixtures
 
 import rego.v1

@@ -18,6 +18,7 @@ from votectl.analysis.expr_values import (
     INT_MIN,
     arithmetic,
     compare,
+    go_bytes,
     parse_go_float,
     parse_go_int,
     require_list,
@@ -36,7 +37,7 @@ def _len(*args: Any) -> int:
     _arity("len", args, 1)
     if not isinstance(args[0], list | str):
         raise ExprError(f"invalid argument for len (type {type_name(args[0])})")
-    return len(args[0])
+    return len(go_bytes(args[0])) if isinstance(args[0], str) else len(args[0])
 
 
 def _abs(*args: Any) -> int | float:

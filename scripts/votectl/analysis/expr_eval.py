@@ -35,6 +35,8 @@ from votectl.analysis.expr_values import (
     arithmetic,
     compare,
     equal,
+    go_bytes,
+    go_string,
     is_number,
     require_bool,
     require_list,
@@ -143,7 +145,7 @@ class _Evaluator:
     def _index(self, node: Index, element: Any) -> Any:
         target = self.eval(node.target, element)
         index = self.eval(node.index, element)
-        if not isinstance(target, list | str):
+        if not isinstance(target, list):  # a string is not indexable in expr-lang (slicing it is)
             raise ExprError(f"cannot fetch {index} from {type_name(target)}")
         if not isinstance(index, int) or isinstance(index, bool):
             raise ExprError(f"array index must be an int, got {type_name(index)}")
@@ -156,10 +158,12 @@ class _Evaluator:
         target = self.eval(node.target, element)
         if not isinstance(target, list | str):
             raise ExprError(f"cannot slice {type_name(target)}")
-        start = 0 if node.start is None else self._slice_bound(node.start, element, len(target))
-        stop = len(target) if node.stop is None else self._slice_bound(node.stop, element, len(target))
-        if start > stop:
-            raise ExprError(f"invalid slice index: {start} > {stop}")
+        items = go_bytes(target) if isinstance(target, str) else target  # Go slices a string's bytes
+        start = 0 if node.start is None else self._slice_bound(node.start, element, len(items))
+        stop = len(items) if node.stop is None else self._slice_bound(node.stop, element, len(items))
+        start = min(start, stop)  # runtime.Slice: [2:1] is empty, not an error
+        if isinstance(target, str):
+            return go_string(items[start:stop])
         if isinstance(target, Float64s):  # a slice of a []float64 is one, sharing its elements
             return Float64s(target[start:stop], (target.origin[0], target.origin[1] + start))
         return target[start:stop]

@@ -2,13 +2,14 @@
 
 Operator precedence follows expr-lang's parser (low to high): `?:`, `||`/`or`, `&&`/`and`, comparisons and
 `in`, `+ -`, unary `!`/`not`, `* / %`, unary `- +`, `**`/`^` (right-associative), `??`, postfix indexing
-and calls. Anything the grammar does not know (member access, `matches`, ranges, pipes, `let`, maps...)
-is refused as unsupported rather than guessed at.
+and calls; like expr-lang it refuses `a ?? b < c` (no other operator may follow an unparenthesised `??`),
+indexing a literal and number literals outside int64/float64. Anything the grammar does not know (member
+access, `matches`, ranges, pipes, `let`, maps...) is refused as unsupported rather than guessed at.
 """
 
 from __future__ import annotations
 
-import codecs
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -17,6 +18,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from votectl.analysis.errors import ExprError
+from votectl.analysis.expr_values import INT_MAX, parse_go_float, parse_go_int
 
 GRAMMAR = r"""
 ?start: expr
@@ -41,23 +43,31 @@ GRAMMAR = r"""
 ?sign_level: power
            | ADD sign_level             -> unary
 ?power: coalesce
-      | coalesce POW power              -> binary
+      | coalesce POW power_operand      -> binary
 ?coalesce: postfix
-         | coalesce "??" postfix        -> coalesce
-?postfix: atom
-        | postfix "[" expr "]"                  -> index
-        | postfix "[" [expr] SLICE [expr] "]"   -> slice
-?atom: NUMBER                           -> number
-     | STRING                           -> string
-     | "true"                           -> true
-     | "false"                          -> false
-     | "nil"                            -> nil
-     | "#"                              -> pointer
+         | coalesce "??" coalesce_operand  -> coalesce
+// expr-lang parses a unary operator wherever an operand starts, so `2 ** -1` and `x ?? -1` are valid
+?power_operand: power | prefixed
+?coalesce_operand: postfix | prefixed
+?prefixed: ADD sign_level                 -> unary
+         | (NOT_SYM | NOT_WORD) not_level -> unary
+// literals take no postfix: 'abc'[0] is a syntax error in expr-lang
+?postfix: literal
+        | indexable
+?indexable: atom
+          | indexable "[" expr "]"                  -> index
+          | indexable "[" [expr] SLICE [expr] "]"   -> slice
+?literal: NUMBER                        -> number
+        | STRING                        -> string
+        | "true"                        -> true
+        | "false"                       -> false
+        | "nil"                         -> nil
+?atom: "#"                              -> pointer
      | NAME                             -> name
      | NAME "(" [expr ("," expr)* ","?] ")"  -> call
      | "[" [expr ("," expr)* ","?] "]"  -> array
      | "{" expr "}"                     -> closure
-     | "(" expr ")"
+     | "(" expr ")"                     -> paren
 
 OR_SYM: "||"
 OR_WORD: "or"
@@ -72,10 +82,15 @@ MUL: "*" | "/" | "%"
 POW: "**" | "^"
 SLICE: ":"
 NAME: /[A-Za-z_$][A-Za-z0-9_$]*/
-NUMBER: /0[xX][0-9a-fA-F_]+/ | /(\d[\d_]*)?\.?\d[\d_]*([eE][+-]?\d+)?/
-STRING: /"(\\.|[^"\\])*"/ | /'(\\.|[^'\\])*'/
+// as expr-lang's lexer scans them: `1.` is a number, `1..2` is not (a range); validated when converted
+NUMBER: /0[xX][0-9a-fA-F_]+/
+      | /[0-9][0-9_]*(\.(?!\.)[0-9_]*)?([eE][+-]?[0-9_]*)?/
+      | /\.[0-9][0-9_]*([eE][+-]?[0-9_]*)?/
+STRING: /"(\\.|[^"\\\n])*"/ | /'(\\.|[^'\\\n])*'/
+COMMENT: /\/\/[^\n]*/ | /\/\*(.|\n)*?\*\//
 
 %ignore /\s+/
+%ignore COMMENT
 """
 
 
@@ -148,18 +163,53 @@ Node = Literal | Name | Pointer | Unary | Binary | Ternary | Index | Slice | Cal
 _WORD_OPS = {"or": "||", "and": "&&", "not": "!"}
 
 
+_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_ESCAPE = re.compile(
+    r"\\(?:([abfnrtv\\'\"])|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([0-3][0-7]{2})|(.?))"
+)
+
+
+def _unescape(body: str, quote: str) -> str:
+    """expr-lang's lexer and unescape (like strconv's): \\a b f n r t v, a backslash, the string's own
+    quote, hex (x, u, U) and three-digit octal escapes giving that code point; nothing else."""
+
+    def one(match: re.Match[str]) -> str:
+        simple, *codes, bad = match.groups()
+        if bad is not None or (simple in ("'", '"') and simple != quote):
+            raise ExprError(f"invalid char escape {match.group(0)!r}")
+        if simple:
+            return _ESCAPES.get(simple, simple)
+        code = next(int(c, 8 if i == 3 else 16) for i, c in enumerate(codes) if c)
+        if code > 0x10FFFF:
+            raise ExprError("unable to unescape string")
+        return "\ufffd" if 0xD800 <= code <= 0xDFFF else chr(code)  # Go encodes a surrogate as U+FFFD
+
+    return _ESCAPE.sub(one, body.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 @v_args(inline=True)
 class _ToAst(Transformer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bare_coalesce: set[int] = set()  # id()s of `a ?? b` nodes not wrapped in parentheses
+
     def number(self, token: Token) -> Literal:
+        """As expr-lang's parser reads a literal: `_` dropped, then hex (a lowercase x), float, or int."""
         text = str(token).replace("_", "")
-        if text.lower().startswith("0x"):
-            return Literal(int(text, 16))
-        if any(c in text for c in ".eE"):
-            return Literal(float(text))
-        return Literal(int(text))
+        try:
+            if "x" in text:
+                value = int(text[2:], 16)
+                if value > INT_MAX:
+                    raise ValueError("value out of range")
+                return Literal(value)
+            if any(c in text for c in ".eE"):
+                return Literal(parse_go_float(text))
+            return Literal(parse_go_int(text))
+        except ValueError as err:
+            raise ExprError(f"invalid number literal {token}: {err}") from None
 
     def string(self, token: Token) -> Literal:
-        return Literal(codecs.decode(str(token)[1:-1], "unicode_escape"))
+        return Literal(_unescape(str(token)[1:-1], str(token)[0]))
 
     def true(self) -> Literal:
         return Literal(True)
@@ -188,20 +238,34 @@ class _ToAst(Transformer):
     def ternary(self, cond: Node, then: Node, otherwise: Node) -> Ternary:
         return Ternary(cond, then, otherwise)
 
+    def _operand(self, left: Node, op: str) -> Node:
+        """expr-lang refuses any other operator after an unparenthesised `a ?? b`."""
+        if id(left) in self.bare_coalesce:
+            raise ExprError(
+                f"Operator ({op}) and coalesce expressions (??) cannot be mixed. Wrap either by parentheses."
+            )
+        return left
+
+    def paren(self, node: Node) -> Node:
+        self.bare_coalesce.discard(id(node))
+        return node
+
     def logic(self, left: Node, op: Token, right: Node) -> Binary:
-        return Binary(_WORD_OPS.get(str(op), str(op)), left, right)
+        return Binary(_WORD_OPS.get(str(op), str(op)), self._operand(left, str(op)), right)
 
     def binary(self, left: Node, op: Token, right: Node) -> Binary:
-        return Binary(str(op), left, right)
+        return Binary(str(op), self._operand(left, str(op)), right)
 
     def not_in(self, left: Node, _not: Token, _in: Token, right: Node) -> Unary:
-        return Unary("!", Binary("in", left, right))
+        return Unary("!", Binary("in", self._operand(left, "in"), right))
 
     def unary(self, op: Token, operand: Node) -> Unary:
         return Unary(_WORD_OPS.get(str(op), str(op)), operand)
 
     def coalesce(self, left: Node, right: Node) -> Binary:
-        return Binary("??", left, right)
+        node = Binary("??", left, right)
+        self.bare_coalesce.add(id(node))
+        return node
 
     def index(self, target: Node, index: Node) -> Index:
         return Index(target, index)
@@ -230,5 +294,9 @@ def parse(source: str) -> Node:
     except UnexpectedToken as err:
         where = "end of expression" if err.token.type == "$END" else f"{str(err.token)!r}"
         raise ExprError(f"unsupported or invalid syntax at column {err.column}: unexpected {where}") from None
-    except (UnexpectedInput, VisitError, LarkError) as err:
+    except VisitError as err:
+        if isinstance(err.orig_exc, ExprError):
+            raise err.orig_exc from None
+        raise ExprError(f"unsupported or invalid syntax: {err.orig_exc}") from None
+    except (UnexpectedInput, LarkError) as err:
         raise ExprError(f"unsupported or invalid syntax: {err}") from None

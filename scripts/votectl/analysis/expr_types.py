@@ -169,8 +169,10 @@ class _Checker:
             kind = self.visit(bound, element).kind
             if kind not in ("int", "any") and target.kind == "array":
                 raise ExprError(f"array elements can only be selected using an integer (got {kind})")
+        if target.kind == "string" and isinstance(node, Index):
+            raise ExprError("type string[int] is undefined")
         if target.kind in ("any", "string"):
-            return ANY
+            return STRING if target.kind == "string" else ANY
         if target.kind != "array":
             raise ExprError(f"type {target} does not support indexing")
         return target if isinstance(node, Slice) else target.elem or ANY
@@ -191,7 +193,7 @@ class _Checker:
         if node.name in _FLOAT_ARGUMENT and types:
             if types[0].kind not in ("float", "int", "any"):
                 raise ExprError(f"cannot use {types[0]} as argument (type float64) to call {node.name}")
-            if types[0].kind == "int":  # accepted; int literals in it become floats, the rest must be
+            if types[0].kind == "int":  # allowed: its int literals become floats (expr_eval._floatify)
                 self.floated.add(id(node))
             return BOOL
         if node.name in _ONE_ARRAY:

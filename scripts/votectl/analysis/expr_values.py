@@ -32,6 +32,16 @@ def wrap_int(value: int) -> int:
     return (value - INT_MIN) % 2**64 + INT_MIN
 
 
+def go_bytes(text: str) -> bytes:
+    """A Go string is its UTF-8 bytes (len and slices count bytes); surrogateescape keeps the bytes of
+    a slice that cut a character in two."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def go_string(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def type_name(value: Any) -> str:
     """expr-lang's name for a value's type, used in every type error message."""
     if value is None:

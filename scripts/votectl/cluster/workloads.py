@@ -75,10 +75,17 @@ def workloads_of(objects: list[dict], namespace: str) -> list[Workload]:
 
 
 def wait_available(
-    client: KubeClient, env: Env, workloads: list[Workload], timeout: float, rollouts: bool
+    client: KubeClient,
+    env: Env,
+    workloads: list[Workload],
+    timeout: float,
+    rollouts: bool,
+    settle: float = 15.0,
 ) -> list[Finding]:
-    """Poll until every workload is available; findings for those that are not when time runs out.
+    """Poll until every workload is available; findings for those that are not.
 
+    A workload whose controller keeps reporting the same failure (a warning event, a Degraded Rollout) for
+    `settle` seconds is given up on early: a refused pod is not going to be admitted by waiting longer.
     Rollouts count only when the Argo Rollouts controller runs (`rollouts`); without it nothing would
     ever reconcile them, and they are reported as not checked."""
     findings = []
@@ -91,14 +98,26 @@ def wait_available(
             )
         else:
             pending.append(workload)
+    failing: dict[Workload, tuple[str, float]] = {}  # workload -> (failure, first seen)
     deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
-        pending = [workload for workload in pending if not _available(client, workload)[0]]
+    while pending:
+        now = time.monotonic()
+        still = []
+        for workload in pending:
+            available, why, failed = _available(client, workload)
+            if available:
+                continue
+            if not failed:
+                failing.pop(workload, None)
+            elif failing.get(workload, (None,))[0] != why:
+                failing[workload] = (why, now)
+            if now >= deadline or (workload in failing and now - failing[workload][1] >= settle):
+                findings.append(Finding(env.name, workload.kind, workload.label, "apply/unavailable", why))
+            else:
+                still.append(workload)
+        pending = still
         if pending:
             time.sleep(0.5)
-    for workload in pending:
-        reason = _available(client, workload)[1]
-        findings.append(Finding(env.name, workload.kind, workload.label, "apply/unavailable", reason))
     return findings
 
 
@@ -110,11 +129,12 @@ def _object(client: KubeClient, workload: Workload) -> dict:
     return answer.body
 
 
-def _available(client: KubeClient, workload: Workload) -> tuple[bool, str]:
-    """(available, why not) from the workload's status, falling back to its pods and events."""
+def _available(client: KubeClient, workload: Workload) -> tuple[bool, str, bool]:
+    """(available, why not, whether the cluster reports a failure) from the workload's status, its pods'
+    and its own events."""
     obj = _object(client, workload)
     if not obj:
-        return False, "does not exist"
+        return False, "does not exist", True
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     generation_seen = status.get("observedGeneration") in (
         None,
@@ -128,7 +148,7 @@ def _available(client: KubeClient, workload: Workload) -> tuple[bool, str]:
             return True, ""
     elif workload.kind == "Rollout":
         if status.get("phase") == "Healthy" and generation_seen:
-            return True, ""
+            return True, "", False
     else:
         wanted = spec.get("replicas", 1)
         ready = (
@@ -137,24 +157,24 @@ def _available(client: KubeClient, workload: Workload) -> tuple[bool, str]:
             else status.get("availableReplicas", 0)
         )
         if generation_seen and ready >= wanted:
-            return True, ""
-    return False, _why(client, workload, obj)
+            return True, "", False
+    return (False, *_why(client, workload, obj))
 
 
-def _why(client: KubeClient, workload: Workload, obj: dict) -> str:
-    """The most telling reason the cluster gives: a failed condition, a warning event, a pending pod."""
+def _why(client: KubeClient, workload: Workload, obj: dict) -> tuple[str, bool]:
+    """The most telling reason the cluster gives, and whether it is a failure rather than progress."""
     status = obj.get("status") or {}
     if workload.kind == "Rollout" and status.get("message"):
-        return f"Rollout {status.get('phase')}: {status['message']}"
+        return f"Rollout {status.get('phase')}: {status['message']}", status.get("phase") == "Degraded"
     events = client.get(f"/api/v1/namespaces/{workload.namespace}/events").body.get("items") or []
     warnings = [event for event in events if event.get("type") == "Warning" and _involves(event, workload)]
     if warnings:
         latest = max(warnings, key=lambda event: event.get("lastTimestamp") or event.get("eventTime") or "")
-        return f"{latest.get('reason')}: {' '.join(str(latest.get('message')).split())}"
+        return f"{latest.get('reason')}: {' '.join(str(latest.get('message')).split())}", True
     for condition in status.get("conditions") or []:
         if condition.get("status") == "False" and condition.get("message"):
-            return f"{condition.get('type')}: {condition['message']}"
-    return f"not available (status: {_short(status)})"
+            return f"{condition.get('type')}: {condition['message']}", False
+    return f"not available (status: {_short(status)})", False
 
 
 def _involves(event: dict, workload: Workload) -> bool:
