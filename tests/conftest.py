@@ -33,6 +33,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI=true a skipped test fails the run: a green CI must not hide an untested gate."""
+    if os.environ.get("CI", "").lower() != "true":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if not skipped:
+        return
+    reporter.write_sep("=", f"CI=true: {len(skipped)} skipped test(s) fail the run", red=True)
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reporter.write_line(f"SKIPPED {report.nodeid}: {reason}")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Test servers trade crash safety (not tested through them) for speed; fault tests start their own.

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from votectl.engines.build import path as engine_path
 from delivery_fixtures import (
     DIGEST_PINNED,
     SERVICES,
@@ -21,6 +20,7 @@ from delivery_fixtures import (
     healthcheck_command,
     load_yaml,
 )
+from votectl.engines.build import path as engine_path
 
 
 @pytest.mark.parametrize("service", sorted(SERVICES))

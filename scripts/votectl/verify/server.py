@@ -163,14 +163,22 @@ def _answer_findings(env: Env, obj: dict, answer: Answer, rule: str) -> list[Fin
     kind, name = str(obj.get("kind") or "?"), display_name(obj) or "(unnamed)"
     findings = []
     if not answer.ok:
-        reason = answer.body.get("reason") or f"HTTP{answer.status}"
-        findings.append(Finding(env.name, kind, name, f"{rule}/{reason}", _status_message(answer)))
+        findings.append(Finding(env.name, kind, name, f"{rule}/{_reason(answer)}", _status_message(answer)))
     for warning in answer.warnings:
         # Workload warnings about Pod Security repeat what the pod check reports as an error.
         if rule == "server" and warning.startswith(_POD_SECURITY):
             continue
         findings.append(Finding(env.name, kind, name, f"{rule}/warning", warning, severity="warning"))
     return findings
+
+
+def _reason(answer: Answer) -> str:
+    """The Status reason; server-side apply answers an undeclared field with a bare 500, named here."""
+    if answer.body.get("reason"):
+        return str(answer.body["reason"])
+    if answer.status == 500 and "field not declared in schema" in answer.message:
+        return "UnknownField"
+    return f"HTTP{answer.status}"
 
 
 def _status_message(answer: Answer) -> str:
