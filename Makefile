@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The venv comes first so its kubectl, redis-server and linters win over any system copies.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install run test lint bench crd-schemas clean
+.PHONY: install engines run test lint bench crd-schemas clean
 
 $(STAMP): pyproject.toml requirements-dev.txt apps/vote/requirements.txt apps/result/requirements.txt apps/worker/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,17 @@ $(STAMP): pyproject.toml requirements-dev.txt apps/vote/requirements.txt apps/re
 
 install: $(STAMP)
 
+# The real engines the gate and rehearsals are checked against (kube-apiserver, etcd, kwok, OPA, Argo
+# Rollouts ...), built from the pinned Go modules in engines/ into .engines/: minutes the first time,
+# about a second once built.
+engines: install
+	$(BIN)/votectl engines build
+
 run: install
 	$(BIN)/votectl run
 
 # lint has just run every scanner; pytest skips the tests that would run them a second time.
-test: install lint
+test: install lint engines
 	$(BIN)/python -m pytest -m "not scanners"
 
 lint: install
@@ -32,9 +38,9 @@ lint: install
 bench: install
 	$(BIN)/python -m bench
 
-# Pinned CRD JSON schemas for `votectl verify` (needs GitHub access; CI uses CRD_SCHEMA_DIR instead).
+# Regenerate the offline gate's CRD schemas (engines/crd-schemas) after changing a pin in engines/crds.
 crd-schemas: install
-	$(BIN)/python scripts/fetch_crd_schemas.py .crd-schemas
+	$(BIN)/votectl engines crd-schemas
 
 clean:
-	rm -rf $(VENV) .state test-artifacts
+	rm -rf $(VENV) .state test-artifacts .engines

@@ -97,7 +97,8 @@ def to_json_schema(node: Any) -> Any:
         out.pop("type", None)
         out["anyOf"] = [{"type": "integer"}, {"type": "string"}, *out.get("anyOf", [])]
     if node.get("x-kubernetes-embedded-resource") is True:
-        out["properties"] = {**_EMBEDDED, **out.get("properties", {})}
+        # metadata of an embedded object is ObjectMeta, checked by the API server, whatever the CRD says
+        out["properties"] = {**_EMBEDDED, **out.get("properties", {}), "metadata": _EMBEDDED["metadata"]}
     if node.get("nullable") is True and isinstance(out.get("type"), str):
         out["type"] = [out["type"], "null"]
     is_object = out.get("type") in ("object", ["object", "null"]) or "properties" in out
@@ -117,8 +118,11 @@ def schema_files(crd: Crd) -> dict[str, dict]:
         if not isinstance(schema, dict):
             raise VotectlError(f"{crd.source}: version {version.get('name')} has no openAPIV3Schema")
         root = to_json_schema(schema)
-        # The root's apiVersion/kind/metadata are the API server's to check, not the CRD's.
+        # The root's apiVersion/kind/metadata are the API server's to check, not the CRD's: metadata is
+        # ObjectMeta (the gate's loader puts that schema in), and no root field is added or refused here.
         root.pop("additionalProperties", None)
+        if "metadata" in root.get("properties", {}):
+            root["properties"]["metadata"] = {"type": "object"}
         files[f"{crd.group}/{crd.kind.lower()}_{version['name']}.json"] = root
     return files
 
