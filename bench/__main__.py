@@ -18,6 +18,7 @@ BENCHMARKS = (
     "policy_bench",
     "analyze_replay",
     "rehearse_bench",
+    "engines_build",
 )
 
 

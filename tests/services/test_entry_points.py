@@ -48,6 +48,7 @@ def run_module(service: str, env: dict[str, str]) -> subprocess.CompletedProcess
         ("vote", "TRUSTED_PROXIES", "9", "TRUSTED_PROXIES: must be between 0 and 5, got 9"),
         ("vote", "REDIS_URL", "http://redis", "REDIS_URL: expected a redis://, rediss:// or unix:// URL"),
         ("result", "RESULT_PORT", "70000", "RESULT_PORT: not a port number: '70000'"),
+        ("result", "RESULT_FAULT_RATE", "-1", "RESULT_FAULT_RATE: must be between 0 and 1, got -1"),
         ("result", "RESULT_REFRESH_INTERVAL", "soon", "RESULT_REFRESH_INTERVAL: not a number: 'soon'"),
         ("result", "RESULT_MAX_STREAMS", "32", "RESULT_MAX_STREAMS: must be between 1 and 31, got 32"),
         ("result", "DATABASE_URL", "mysql://db", "DATABASE_URL: expected a postgresql:// URL"),

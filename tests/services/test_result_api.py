@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from result.app import create_app
+from servicetools import metric
 from votingcommon.connections import PgPool
 from votingcommon.votes import Vote
 from worker.apply import Entry, apply_batch
@@ -172,3 +173,16 @@ def test_closed_hub_stops_its_listener(app: Flask, migrated: PgPool) -> None:
     while listeners() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not listeners()
+
+
+def test_injected_faults_count_as_errors(
+    service_env: dict[str, str], database_url: str, migrated: PgPool
+) -> None:
+    """RESULT_FAULT_RATE makes a bad result release to rehearse: answers 500, counted as errors."""
+    app = create_app({**service_env, "DATABASE_URL": database_url, "RESULT_FAULT_RATE": "1"})
+    before = metric("vote_errors_total", service="result", reason="injected")
+    response = app.test_client().get("/api/results")
+    app.extensions["tally_hub"].close()
+    assert response.status_code == 500
+    assert response.json == {"error": "injected fault"}
+    assert metric("vote_errors_total", service="result", reason="injected") == before + 1

@@ -7,6 +7,7 @@ import os
 from flask import Flask
 from votingcommon.config import Env
 from votingcommon.connections import PgPool, redis_client
+from votingcommon.faults import FaultInjector
 from votingcommon.health import HealthProbe
 from votingcommon.server import on_worker_stop
 from votingcommon.web import install_common
@@ -24,5 +25,6 @@ def create_app(env: Env | None = None) -> Flask:
     hub = TallyHub(config.database_url, pool, config.polls, config.refresh_interval)
     on_worker_stop(hub.close)
     app.extensions["tally_hub"] = hub  # for whoever runs the app in process (tests) to close it
-    register_views(app, pool, config.polls, hub, config.max_streams)
+    faults = FaultInjector(config.fault_rate, config.fault_latency_ms)
+    register_views(app, pool, config.polls, hub, config.max_streams, faults)
     return app

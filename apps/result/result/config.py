@@ -18,6 +18,8 @@ class ResultConfig:
     polls: PollCatalog
     refresh_interval: float  # safety net: re-read tallies this often even if no notification arrives
     max_streams: int  # open SSE streams per worker process; the other threads serve pages, API and probes
+    fault_rate: float = 0.0  # share of requests answered 500 on purpose (rehearsals of a bad release)
+    fault_latency_ms: int = 0
 
     @classmethod
     def from_env(cls, env: Env) -> ResultConfig:
@@ -27,6 +29,8 @@ class ResultConfig:
             polls=polls_from_env(env),
             refresh_interval=env_float(env, "RESULT_REFRESH_INTERVAL", 5.0, 0.1, 3600.0),
             max_streams=_max_streams(env),
+            fault_rate=env_float(env, "RESULT_FAULT_RATE", 0.0, 0.0, 1.0),
+            fault_latency_ms=env_int(env, "RESULT_FAULT_LATENCY_MS", 0, 0, 60_000),
         )
 
 

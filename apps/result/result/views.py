@@ -16,6 +16,7 @@ from typing import Any
 import psycopg2
 from flask import Flask, Response, render_template
 from votingcommon.connections import PgPool
+from votingcommon.faults import FaultInjector
 from votingcommon.polls import Poll, PollCatalog, format_time
 from votingcommon.web import mark_error
 from werkzeug.exceptions import NotFound, ServiceUnavailable
@@ -30,10 +31,14 @@ RECONNECT_MS = 2000
 STREAM_RETRY_SECONDS = 5
 
 
-def register_views(app: Flask, pool: PgPool, polls: PollCatalog, hub: TallyHub, max_streams: int) -> None:
+def register_views(
+    app: Flask, pool: PgPool, polls: PollCatalog, hub: TallyHub, max_streams: int, faults: FaultInjector
+) -> None:
     stream_slots = threading.BoundedSemaphore(max_streams)
 
     def snapshot(poll: Poll) -> dict[str, Any]:
+        """Every page, export and API answer is built from a snapshot: the injected faults hit them all."""
+        faults.apply()
         try:
             return read_snapshot(pool, poll)
         except psycopg2.Error:

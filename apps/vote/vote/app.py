@@ -8,12 +8,12 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from votingcommon.config import Env
 from votingcommon.connections import PgPool, redis_client
+from votingcommon.faults import FaultInjector
 from votingcommon.health import HealthProbe
 from votingcommon.web import install_common
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from vote.config import VoteConfig
-from vote.faults import FaultInjector
 from vote.queue import VoteQueue
 from vote.ratelimit import VoteRateLimit
 from vote.sessions import FormPageSessions

@@ -17,6 +17,7 @@ from flask import Flask, Response, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from votingcommon.connections import PgPool
+from votingcommon.faults import FaultInjector
 from votingcommon.polls import MAX_OPTION_LENGTH, Poll, PollCatalog, format_time
 from votingcommon.store import read_choice
 from votingcommon.votes import Vote, now_ms
@@ -30,7 +31,6 @@ from werkzeug.exceptions import (
     UnsupportedMediaType,
 )
 
-from vote.faults import FaultInjector
 from vote.queue import VoteQueue
 from vote.ratelimit import VoteRateLimit
 from vote.sessions import is_form_page

@@ -1,12 +1,14 @@
-"""Fault injection for canary rehearsals: failures and latency that metrics count like real ones."""
+"""Fault injection for rehearsals (VOTE_FAULT_* on vote, RESULT_FAULT_* on result): failures and latency
+that the request metrics count like real ones, so an analysis sees a bad canary as it would in a cluster."""
 
 from __future__ import annotations
 
 import random
 import time
 
-from votingcommon.web import mark_error
 from werkzeug.exceptions import InternalServerError
+
+from votingcommon.web import mark_error
 
 
 class FaultInjector:
