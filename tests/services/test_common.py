@@ -103,3 +103,24 @@ def test_log_lines_are_json_without_secrets() -> None:
     entry = json.loads(stream.getvalue())
     assert entry["msg"] == "connecting to redis://:***@redis:6379/0"
     assert (entry["level"], entry["service"], entry["batch"]) == ("warning", "worker", 3)
+
+
+def test_faults_start_after_their_delay() -> None:
+    """A release that degrades after a while: no injected fault before AFTER_SECONDS, every one after."""
+    import time
+
+    import pytest
+    from flask import Flask
+    from votingcommon.faults import FaultInjector, FaultSettings
+    from werkzeug.exceptions import InternalServerError
+
+    settings = FaultSettings.from_env(
+        {"RESULT_FAULT_RATE": "1", "RESULT_FAULT_AFTER_SECONDS": "0.3"}, "RESULT"
+    )
+    assert settings == FaultSettings(rate=1.0, latency_ms=0, after_seconds=0.3)
+    faults = FaultInjector(settings)
+    with Flask(__name__).test_request_context("/api/results"):
+        faults.apply()  # within the delay: no fault
+        time.sleep(0.35)
+        with pytest.raises(InternalServerError):
+            faults.apply()

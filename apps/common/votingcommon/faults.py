@@ -1,24 +1,51 @@
 """Fault injection for rehearsals (VOTE_FAULT_* on vote, RESULT_FAULT_* on result): failures and latency
-that the request metrics count like real ones, so an analysis sees a bad canary as it would in a cluster."""
+that the request metrics count like real ones, so an analysis sees a bad release as it would in a cluster.
+
+`<PREFIX>_FAULT_AFTER_SECONDS` delays the faults from process start: a release that degrades under load
+after a while, which is what a blue-green post-promotion analysis exists to catch.
+"""
 
 from __future__ import annotations
 
 import random
 import time
+from dataclasses import dataclass
 
 from werkzeug.exceptions import InternalServerError
 
-from votingcommon.web import mark_error
+from votingcommon.config import Env, env_float, env_int
+
+
+@dataclass(frozen=True)
+class FaultSettings:
+    rate: float = 0.0  # share of requests answered 500
+    latency_ms: int = 0  # added to every request
+    after_seconds: float = 0.0  # no fault before this long after start
+
+    @classmethod
+    def from_env(cls, env: Env, prefix: str) -> FaultSettings:
+        return cls(
+            rate=env_float(env, f"{prefix}_FAULT_RATE", 0.0, 0.0, 1.0),
+            latency_ms=env_int(env, f"{prefix}_FAULT_LATENCY_MS", 0, 0, 60_000),
+            after_seconds=env_float(env, f"{prefix}_FAULT_AFTER_SECONDS", 0.0, 0.0, 86_400.0),
+        )
 
 
 class FaultInjector:
-    def __init__(self, rate: float, latency_ms: int) -> None:
-        self._rate = rate
-        self._latency = latency_ms / 1000
+    def __init__(self, settings: FaultSettings) -> None:
+        self._rate = settings.rate
+        self._latency = settings.latency_ms / 1000
+        self._from = time.monotonic() + settings.after_seconds
 
     def apply(self) -> None:
+        if not (self._rate or self._latency) or time.monotonic() < self._from:
+            return
         if self._latency:
             time.sleep(self._latency)
         if self._rate and random.random() < self._rate:
+            # imported here: the configs import this module in gunicorn's master, which must not load the
+            # metrics (and prometheus-client) before PROMETHEUS_MULTIPROC_DIR is set for the workers
+            from votingcommon.web import mark_error
+
             mark_error("injected")
             raise InternalServerError("injected fault")

@@ -25,6 +25,6 @@ def create_app(env: Env | None = None) -> Flask:
     hub = TallyHub(config.database_url, pool, config.polls, config.refresh_interval)
     on_worker_stop(hub.close)
     app.extensions["tally_hub"] = hub  # for whoever runs the app in process (tests) to close it
-    faults = FaultInjector(config.fault_rate, config.fault_latency_ms)
+    faults = FaultInjector(config.faults)
     register_views(app, pool, config.polls, hub, config.max_streams, faults)
     return app

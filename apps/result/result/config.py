@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from votingcommon.config import Env, database_url, env_float, env_int, redis_url
+from votingcommon.faults import FaultSettings
 from votingcommon.polls import PollCatalog
 from votingcommon.pollsfile import polls_from_env
 
@@ -18,8 +19,7 @@ class ResultConfig:
     polls: PollCatalog
     refresh_interval: float  # safety net: re-read tallies this often even if no notification arrives
     max_streams: int  # open SSE streams per worker process; the other threads serve pages, API and probes
-    fault_rate: float = 0.0  # share of requests answered 500 on purpose (rehearsals of a bad release)
-    fault_latency_ms: int = 0
+    faults: FaultSettings  # RESULT_FAULT_*: a bad release on purpose, for rehearsals
 
     @classmethod
     def from_env(cls, env: Env) -> ResultConfig:
@@ -29,8 +29,7 @@ class ResultConfig:
             polls=polls_from_env(env),
             refresh_interval=env_float(env, "RESULT_REFRESH_INTERVAL", 5.0, 0.1, 3600.0),
             max_streams=_max_streams(env),
-            fault_rate=env_float(env, "RESULT_FAULT_RATE", 0.0, 0.0, 1.0),
-            fault_latency_ms=env_int(env, "RESULT_FAULT_LATENCY_MS", 0, 0, 60_000),
+            faults=FaultSettings.from_env(env, "RESULT"),
         )
 
 

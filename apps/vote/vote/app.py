@@ -43,7 +43,7 @@ def create_app(env: Env | None = None) -> Flask:
         polls=config.polls,
         queue=VoteQueue(client, config.stream),
         cookies=VoterCookies(config.secret_key, secure=config.cookie_secure),
-        faults=FaultInjector(config.fault_rate, config.fault_latency_ms),
+        faults=FaultInjector(config.faults),
         pool=pool,
         rate_limit=VoteRateLimit(config.rate_limit),
         csrf=CSRFProtect(app),

@@ -7,7 +7,8 @@ import secrets
 from dataclasses import dataclass
 
 import limits
-from votingcommon.config import ConfigError, Env, database_url, env_bool, env_float, env_int, redis_url
+from votingcommon.config import ConfigError, Env, database_url, env_bool, env_int, redis_url
+from votingcommon.faults import FaultSettings
 from votingcommon.polls import PollCatalog
 from votingcommon.pollsfile import polls_from_env
 from votingcommon.votes import stream_name
@@ -33,8 +34,7 @@ class VoteConfig:
     cookie_secure: bool
     rate_limit: str
     trusted_proxies: int
-    fault_rate: float
-    fault_latency_ms: int
+    faults: FaultSettings
 
     @classmethod
     def from_env(cls, env: Env) -> VoteConfig:
@@ -47,8 +47,7 @@ class VoteConfig:
             cookie_secure=env_bool(env, "COOKIE_SECURE", False),
             rate_limit=_rate_limit(env),
             trusted_proxies=env_int(env, "TRUSTED_PROXIES", 0, 0, MAX_TRUSTED_PROXIES),
-            fault_rate=env_float(env, "VOTE_FAULT_RATE", 0.0, 0.0, 1.0),
-            fault_latency_ms=env_int(env, "VOTE_FAULT_LATENCY_MS", 0, 0, 60_000),
+            faults=FaultSettings.from_env(env, "VOTE"),
         )
 
 

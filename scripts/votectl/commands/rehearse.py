@@ -13,11 +13,14 @@ EXIT_CODES = {"Promoted": 0, "Aborted": 3, "Paused": 4}
 DESCRIPTION = """\
 Rehearse a service's Argo Rollouts strategy from a rendered env (default staging) on this machine:
 real Redis, PostgreSQL and worker, a stable and a canary instance of the service (the canary with
---canary-env), nginx splitting traffic by the setWeight steps, synthetic users, and Prometheus
-labelling each instance with its pod template hash. The analyses run on the same engine as
-`votectl analyze`. --speed N divides pauses and analysis intervals (and the rate() windows, never below
-four scrapes) by N. A pause without duration, or an Inconclusive analysis, ends the rehearsal Paused:
-in the cluster a human would decide.
+--canary-env), nginx splitting traffic, synthetic users, and Prometheus labelling each instance with its
+pod template hash. With --controller argo (the default once `votectl engines build` has built it) the
+real Argo Rollouts controller runs the Rollout on a local control plane and makes every decision: the
+canary weight it writes drives nginx, its AnalysisRuns query the rehearsal's Prometheus. With
+--controller votectl, votectl's in-process model of the controller plays the strategy instead (no Go
+needed). --speed N divides pauses and analysis intervals (and the rate() windows, never below four
+scrapes) by N. A pause without duration, or an Inconclusive analysis, ends the rehearsal Paused: in
+the cluster a human would decide.
 Exit codes: 0 Promoted, 3 Aborted (traffic back to stable), 4 Paused, 2 usage or input error."""
 
 
@@ -47,7 +50,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=100.0,
         help="synthetic requests per second through nginx (default 100; 0 sends none)",
     )
-    parser.add_argument("--report", type=Path, metavar="DIR", help="write rehearsal.md, rehearsal.png there")
+    parser.add_argument(
+        "--controller",
+        choices=("argo", "votectl"),
+        help="who decides: the real Argo Rollouts controller (default when built) or votectl's model",
+    )
+    parser.add_argument(
+        "--kubeconfig",
+        type=Path,
+        metavar="FILE",
+        help="with --controller argo: use this cluster (e.g. `votectl cluster up --with rollouts`)",
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="DIR",
+        help="write rehearsal.md, rehearsal.png (and rehearsal.json with --controller argo) there",
+    )
     parser.set_defaults(func=run)
 
 
@@ -63,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         speed=args.speed,
         rate=args.rate,
         report_dir=args.report,
+        controller=args.controller or default_controller(),
+        kubeconfig=args.kubeconfig,
     )
     result = rehearse(options, Console(stderr=True))
     print(f"{result.outcome}: {result.message}")
@@ -75,3 +96,17 @@ def env_pair(text: str) -> tuple[str, str]:
         return parse_pair(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def default_controller() -> str:
+    """The real controller when its engines are built; votectl's model otherwise (no Go on this machine)."""
+    from votectl.cluster.control_plane import COMPONENTS
+    from votectl.engines.build import path
+    from votectl.errors import VotectlError
+
+    try:
+        for name in (*COMPONENTS, "rollouts-controller"):
+            path(name)
+    except VotectlError:
+        return "votectl"
+    return "argo"

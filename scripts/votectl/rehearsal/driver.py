@@ -43,6 +43,8 @@ class RehearsalOptions:
     report_dir: Path | None = None
     redis_url: str | None = None
     database_url: str | None = None
+    controller: str = "argo"  # "argo": the real controller decides; "votectl": the in-process model
+    kubeconfig: Path | None = None  # with "argo": a running cluster with the controller instead of a new one
 
 
 def scrape_interval_for(speed: float) -> float:
@@ -90,9 +92,18 @@ def rehearse(options: RehearsalOptions, console: Console | None = None) -> Rehea
     rollout = load_rollout(options.service, options.env)
     if options.report_dir is not None:
         _prepare_report_dir(options.report_dir)
-    hashes = pod_template_hashes(rollout.pod_template, options.canary_env)
     timing = Timing(options.speed, scrape_interval_for(options.speed))
     timeline = Timeline(console)
+    if options.controller == "argo":
+        return _with_controller(rollout, options, timing, timeline)
+    if options.controller != "votectl":
+        raise VotectlError(f"--controller must be argo or votectl, got {options.controller!r}")
+    timeline.note(
+        "rollout",
+        "decisions by votectl's model of the Argo Rollouts controller (--controller votectl), not the "
+        "controller itself",
+    )
+    hashes = pod_template_hashes(rollout.pod_template, options.canary_env)
     with tempfile.TemporaryDirectory(prefix="votectl-rehearse-") as scratch:
         work = Path(scratch)
         report_dir = options.report_dir.resolve() if options.report_dir else None
@@ -146,4 +157,53 @@ def rehearse(options: RehearsalOptions, console: Console | None = None) -> Rehea
                 )
                 path = write_report(report_dir, result, context, series)
                 timeline.note("rollout", f"report written to {path}")
+    return result
+
+
+def _with_controller(
+    rollout: Rollout, options: RehearsalOptions, timing: Timing, timeline: Timeline
+) -> RehearsalResult:
+    """The real controller decides (rehearsal.controller); the report adds its runs and their replays."""
+    from votectl.engines.catalog import engine
+    from votectl.rehearsal.controller import ControllerRehearsal
+
+    version = engine("rollouts-controller").version
+    timeline.note(
+        "rollout", f"decisions by the real Argo Rollouts controller {version} on a local control plane"
+    )
+    rehearsal = ControllerRehearsal(rollout, options.env, options, timing, timeline)
+    report_dir = options.report_dir.resolve() if options.report_dir else None
+    with tempfile.TemporaryDirectory(prefix="votectl-rehearse-argo-") as scratch:
+        work = Path(scratch)
+        prometheus_dir = report_dir / "prometheus" if report_dir else work / "prometheus"
+        result = rehearsal.run(work, prometheus_dir)
+    if report_dir is not None and rehearsal.hashes is not None:
+        context = ReportContext(
+            service=options.service,
+            env=options.env,
+            speed=options.speed,
+            canary_env=dict(options.canary_env),
+            stable_hash=rehearsal.hashes.stable,
+            canary_hash=rehearsal.hashes.latest,
+            prometheus_dir=prometheus_dir,
+            traffic=rehearsal.answers,
+            started_at=timeline.started_at,
+        )
+        path = write_report(report_dir, result, context, rehearsal.series)
+        (report_dir / "rehearsal.json").write_text(
+            json.dumps(
+                {
+                    "service": options.service,
+                    "env": options.env,
+                    "controller": f"argo-rollouts {version}",
+                    "outcome": result.outcome,
+                    "message": result.message,
+                    "hashes": {"stable": rehearsal.hashes.stable, "canary": rehearsal.hashes.latest},
+                    "analysis_runs": [run.as_dict() for run in rehearsal.runs],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        timeline.note("rollout", f"report written to {path} and rehearsal.json")
     return result

@@ -36,6 +36,7 @@ class StackSettings:
     scrape_interval: float  # seconds
     canary_env: Mapping[str, str] = field(default_factory=dict)
     prometheus_dir: Path | None = None  # kept after the run when given (for `analyze --replay`)
+    prometheus_port: int = 0  # 0: any free port; the controller rehearsal needs it before the stack starts
     redis_url: str | None = None  # existing servers (tests); embedded ones otherwise, as `make run`
     database_url: str | None = None
 
@@ -88,6 +89,7 @@ class RehearsalStack:
                 ScrapeTarget("worker", _address(worker)),
             ],
             scrape_interval=f"{round(settings.scrape_interval * 1000)}ms",
+            port=settings.prometheus_port,
         )
         self._running.callback(prometheus.stop)
         self.prometheus = prometheus.start()

@@ -40,6 +40,8 @@ class AnalysisRecord:
     started_at: float
     finished_at: float | None = None
     played_by_rehearsal: list[str] = field(default_factory=list)
+    # with --controller argo: the controller's AnalysisRun (its verdict and window); `runner` is its replay
+    controller: Any = None
 
     def replay_window(self) -> tuple[float, float]:
         """FROM..TO for `analyze --replay`: from the first reconcile to the last measurement taken.

@@ -146,8 +146,13 @@ def _markdown(result: RehearsalResult, context: ReportContext, templates: list[P
     ]
     for record in result.analyses:
         count = sum(len(r.measurements) for r in record.runner.results.values())
-        message = record.runner.message.replace("|", "\\|")
-        lines.append(f"| {record.label} | {record.name} | {record.runner.phase} | {message} | {count} |")
+        if record.controller is not None:  # the controller's verdict; the runner is its replay
+            phase = f"{record.controller.phase} (replay: {record.runner.phase})"
+            message, count = record.controller.message, len(record.controller.measurements)
+        else:
+            phase, message = record.runner.phase, record.runner.message
+        message = message.replace("|", "\\|")
+        lines.append(f"| {record.label} | {record.name} | {phase} | {message} | {count} |")
     lines += [
         "",
         "Replay any of them from the kept data (start a Prometheus on the data directory first, e.g.",
