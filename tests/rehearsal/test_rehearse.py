@@ -74,7 +74,7 @@ def run_rehearsal(
                 report_dir=report,
                 redis_url=redis_server_url,
                 database_url=create_database(postgres_server_url, database),
-                controller="votectl",  # this module tests votectl's model; test_rehearse_controller the real one
+                controller="votectl",  # votectl's model; test_rehearse_controller.py has the real one
                 **options,  # type: ignore[arg-type]
             )
         )

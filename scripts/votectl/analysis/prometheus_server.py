@@ -44,8 +44,11 @@ class PrometheusServer:
         targets: list[ScrapeTarget],
         scrape_interval: str = "1s",
         port: int = 0,
+        query_log: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
+        # every query with its exact evaluation time (JSON lines), for replays of what others queried
+        self.query_log = self.data_dir / "queries.log" if query_log else None
         self.targets = targets
         self.scrape_interval = scrape_interval
         self.port = port or free_port(HOST)
@@ -88,8 +91,14 @@ class PrometheusServer:
         jobs: dict[str, list[dict[str, object]]] = {}
         for target in self.targets:
             jobs.setdefault(target.job, []).append({"targets": [target.address], "labels": target.labels})
+        settings: dict[str, object] = {
+            "scrape_interval": self.scrape_interval,
+            "evaluation_interval": self.scrape_interval,
+        }
+        if self.query_log is not None:
+            settings["query_log_file"] = str(self.query_log)
         config = {
-            "global": {"scrape_interval": self.scrape_interval, "evaluation_interval": self.scrape_interval},
+            "global": settings,
             "scrape_configs": [{"job_name": job, "static_configs": groups} for job, groups in jobs.items()],
         }
         path = self.data_dir / "prometheus.yml"

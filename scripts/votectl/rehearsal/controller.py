@@ -40,7 +40,7 @@ from votectl.repo import Repo
 API = "/apis/argoproj.io/v1alpha1"
 POLL_SECONDS = 0.5
 # reasons a Rollout pauses for a human, as the controller writes them in status.pauseConditions
-HUMAN_PAUSES = {"InconclusiveAnalysis", "BlueGreenPause"}
+HUMAN_PAUSES = {"InconclusiveAnalysisRun", "BlueGreenPause"}
 RUN_LABELS = {
     "Background": "background analysis",
     "PrePromotion": "pre-promotion analysis",
@@ -60,6 +60,7 @@ class ControllerRun:
     template: dict[str, Any]
     window: tuple[float, float]
     replay: AnalysisRunner | None = None  # None for a run of job metrics only (nothing in Prometheus)
+    aligned: bool = False  # the replay starts at the instant of the controller's first query (query log)
 
     @property
     def replay_phase(self) -> str:
@@ -81,10 +82,36 @@ class ControllerRun:
             "controller": {"phase": self.phase, "message": self.message, "measurements": self.measurements},
             "replay": {
                 "phase": self.replay_phase,
+                "aligned": self.aligned,
                 "measurements": self.replay_measurements(),
                 "window": list(self.window),
             },
-            "agrees": self.phase == self.replay_phase,
+            # a run the controller had not finished when the rehearsal ended has no verdict to compare
+            "agrees": self.phase == self.replay_phase if self.phase not in ("Running", "Pending") else None,
+            "values": self.value_agreement(),
+        }
+
+    def value_agreement(self) -> dict[str, float]:
+        """Measurements taken by both (metric by metric, in order): how many gave the very same value, and
+        the largest relative difference (the replay queries within milliseconds of the controller)."""
+        replayed = self.replay_measurements()
+        compared = equal = 0
+        worst = 0.0
+        for metric in {m["metric"] for m in self.measurements}:
+            live = [str(m.get("value", "")) for m in self.measurements if m["metric"] == metric]
+            again = [str(m.get("value", "")) for m in replayed if m["metric"] == metric]
+            for a, b in zip(live, again, strict=False):
+                compared += 1
+                equal += a == b
+                worst = max(worst, _relative_difference(a, b))
+        first = next((m for m in self.measurements if m.get("value") is not None), None)
+        first_again = next((m for m in replayed if first and m["metric"] == first["metric"]), None)
+        return {
+            "compared": compared,
+            "equal": equal,
+            "max_relative_difference": worst,
+            # the measurement both took at the same instant: its value must be the very same
+            "first_equal": bool(first and first_again and first.get("value") == first_again.get("value")),
         }
 
 
@@ -103,7 +130,7 @@ class ControllerRehearsal:
         self.series: list[Series] = []
         self.namespace = f"rehearsal-{secrets.token_hex(3)}"
         self._seen_runs: dict[str, str] = {}
-        self._seen_measurements: dict[tuple[str, str], int] = {}
+        self._seen_measurements: dict[tuple[str, str], tuple[int, int]] = {}  # (counted, listed)
         self._step: int | None = None
         self._weight = 0
 
@@ -149,6 +176,8 @@ class ControllerRehearsal:
                 for generator in traffic:
                     generator.start()
                 try:
+                    if isinstance(self.rollout.strategy, BlueGreenStrategy) and self.options.rate > 0:
+                        self._wait_for_preview_traffic(prometheus_url)
                     self._apply(canary_revision(objects[-1], self.options.canary_env, paused=False))
                     self.timeline.note("rollout", "resumed: the controller runs the steps from here")
                     outcome, message = self._watch()
@@ -158,7 +187,7 @@ class ControllerRehearsal:
                 for generator in traffic:
                     for key, value in generator.answers.items():
                         self.answers[key] = self.answers.get(key, 0) + value
-                self._collect_runs(prometheus_url)
+                self._collect_runs(prometheus_url, stack.prometheus.query_log)
                 self.series = error_ratio_series(
                     prometheus_url,
                     self.rollout.name,
@@ -220,9 +249,46 @@ class ControllerRehearsal:
             self._follow_runs()
             if verdict := self._verdict(body, status):
                 self._settle_traffic(verdict[0])
+                self._wait_runs_completed(timeout=self.timing.scaled(180.0) + 10)
                 return verdict
             time.sleep(POLL_SECONDS)
         raise VotectlError(f"the rollout did not end within {self._time_budget():.0f} s")
+
+    def _wait_for_preview_traffic(self, prometheus_url: str, timeout: float = 30.0) -> None:
+        """Blue-green analyses start the moment the preview is up; in a cluster its pods would already be
+        taking synthetic traffic and be scraped. Here that traffic started with the stack: hold the rollout
+        until Prometheus has seen it, so a first measurement does not read "no data" only because the
+        rehearsal started its processes a moment ago."""
+        import requests
+
+        assert self.hashes is not None
+        window = f"{max(1, round(self.timing.window(60.0) * 1000))}ms"
+        selector = f'rollouts_pod_template_hash="{self.hashes.latest}"'
+        query = f"sum(rate(vote_requests_total{{{selector}}}[{window}])) > 0"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                answer = requests.get(
+                    f"{prometheus_url}/api/v1/query", params={"query": query}, timeout=5
+                ).json()
+                if answer["data"]["result"]:
+                    self.timeline.note(
+                        "traffic", "the preview is taking synthetic traffic (seen by Prometheus)"
+                    )
+                    return
+            except (requests.RequestException, ValueError, KeyError):
+                pass
+            time.sleep(POLL_SECONDS)
+        raise VotectlError(f"Prometheus saw no traffic to the preview within {timeout:g} s")
+
+    def _wait_runs_completed(self, timeout: float) -> None:
+        """Runs the verdict left running (a step analysis beside an aborting background one) end soon."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._follow_runs()
+            if all(_completed(run) for run in self._analysis_runs()):
+                return
+            time.sleep(POLL_SECONDS)
 
     def _settle_traffic(self, outcome: str, timeout: float = 20.0) -> None:
         """After an abort the controller takes the traffic back to stable a moment later: follow it there."""
@@ -337,30 +403,40 @@ class ControllerRehearsal:
             name = run["metadata"]["name"]
             status = run.get("status") or {}
             label = _run_label(run)
-            measurements = [
-                (metric["name"], m)
-                for metric in status.get("metricResults") or []
-                for m in metric.get("measurements") or []
-            ]
-            phase, seen = self._seen_runs.get(name, ("", 0))
-            for metric, measurement in measurements[seen:]:
-                text = f"{metric} = {measurement.get('value', '')} -> {measurement.get('phase')}"
-                if measurement.get("message"):
-                    text += f" ({measurement['message']})"
-                self.timeline.note(label, text, str(measurement.get("phase", "")))
+            for metric in status.get("metricResults") or []:
+                self._note_measurements(label, (name, str(metric.get("name"))), metric)
             current = str(status.get("phase") or "Pending")
-            if current != phase:
+            if current != self._seen_runs.get(name):
                 self.timeline.note(label, f"run {current} {status.get('message') or ''}".rstrip(), current)
-            self._seen_runs[name] = (current, len(measurements))
+            self._seen_runs[name] = current
+
+    def _note_measurements(self, label: str, key: tuple[str, str], metric: dict[str, Any]) -> None:
+        """The measurements not noted yet: the list keeps only the last few (measurementRetention), the
+        counters keep growing, so whichever says more is new wins."""
+        kept = metric.get("measurements") or []
+        total = int(metric.get("count", 0)) + int(metric.get("error", 0))
+        seen_total, seen_kept = self._seen_measurements.get(key, (0, 0))
+        new = min(len(kept), max(len(kept) - seen_kept, total - seen_total, 0))
+        for measurement in kept[len(kept) - new :]:
+            text = f"{key[1]} = {measurement.get('value', '')} -> {measurement.get('phase')}"
+            if measurement.get("message"):
+                text += f" ({measurement['message']})"
+            self.timeline.note(label, text, str(measurement.get("phase", "")))
+        self._seen_measurements[key] = (max(total, seen_total), max(len(kept), seen_kept))
 
     # --- after the run ------------------------------------------------------------------------------
 
-    def _collect_runs(self, prometheus_url: str) -> None:
-        """The controller's verdicts, and `analyze --replay`'s over the same template, args and window."""
+    def _collect_runs(self, prometheus_url: str, query_log: Path | None) -> None:
+        """The controller's verdicts, and `analyze --replay`'s over the same template, args and window.
+
+        The controller keeps times in whole seconds; Prometheus' query log has the exact instant of its
+        first query, so the replay starts where the run really started and queries at the same moments
+        (later measurements drift by the controller's query and requeue time, milliseconds)."""
         from votectl.analysis.clock import VirtualClock
         from votectl.analysis.prometheus import PrometheusProvider
         from votectl.analysis.run import AnalysisRunner
 
+        logged = _logged_queries(query_log)
         for run in self._analysis_runs():
             spec, status = run.get("spec") or {}, run.get("status") or {}
             metrics = [m for m in spec.get("metrics") or [] if "prometheus" in (m.get("provider") or {})]
@@ -401,7 +477,12 @@ class ControllerRehearsal:
             )
             if metrics:
                 provider = PrometheusProvider(prometheus_url)
-                record.replay = AnalysisRunner(template, {}, provider, VirtualClock(window[0]))
+                probe = AnalysisRunner(template, {}, provider, VirtualClock(window[0]))
+                exact = _exact_start(probe, measured, logged)
+                record.aligned = exact is not None
+                record.window = (exact if exact is not None else window[0], window[1])
+                start = record.window[0]
+                record.replay = AnalysisRunner(template, {}, provider, VirtualClock(start))
                 try:
                     record.replay.run_until_done(until=window[1])
                 finally:
@@ -417,6 +498,60 @@ class ControllerRehearsal:
             for run in self.runs
             if run.replay is not None
         ]
+
+
+def _logged_queries(path: Path | None) -> list[tuple[float, str]]:
+    """(evaluation time, query) of every instant query in Prometheus' query log."""
+    import json
+
+    found = []
+    if path is None or not path.is_file():
+        return found
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            params = json.loads(line)["params"]
+            found.append((_moment(params["start"]), str(params["query"])))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
+def _exact_start(
+    runner: AnalysisRunner, measured: list[dict[str, Any]], logged: list[tuple[float, str]]
+) -> float | None:
+    """When the run really started: its first measurement's query in the log, less that metric's delay."""
+    firsts = [m for m in measured if m.get("startedAt")]
+    if not firsts:
+        return None
+    first = min(firsts, key=lambda m: _moment(m["startedAt"]))
+    second = _moment(first["startedAt"])
+    for metric in runner.metrics:
+        if metric.name != first["metric"]:
+            continue
+        query = str((metric.prometheus or {}).get("query") or "")
+        times = [t for t, logged_query in logged if logged_query == query and second <= t < second + 1]
+        if times:
+            return min(times) - (metric.initial_delay or 0.0)
+    return None
+
+
+def _relative_difference(live: str, replayed: str) -> float:
+    """Between two measurement values ("[0.1,0.2]", "0.5", "[]"): 0 when equal, inf when shaped apart."""
+    import math
+    import re
+
+    def numbers(text: str) -> list[float]:
+        return [float(x) for x in re.findall(r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|NaN|Inf)", text)]
+
+    a, b = numbers(live), numbers(replayed)
+    if len(a) != len(b):
+        return math.inf
+    gaps = [0.0 if x == y else abs(x - y) / max(abs(x), abs(y)) for x, y in zip(a, b, strict=True)]
+    return max(gaps, default=0.0)
+
+
+def _completed(run: dict[str, Any]) -> bool:
+    return (run.get("status") or {}).get("phase") in ("Successful", "Failed", "Error", "Inconclusive")
 
 
 def _run_label(run: dict[str, Any]) -> str:

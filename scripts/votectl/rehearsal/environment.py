@@ -90,6 +90,7 @@ class RehearsalStack:
             ],
             scrape_interval=f"{round(settings.scrape_interval * 1000)}ms",
             port=settings.prometheus_port,
+            query_log=True,
         )
         self._running.callback(prometheus.stop)
         self.prometheus = prometheus.start()

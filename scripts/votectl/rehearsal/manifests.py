@@ -52,8 +52,16 @@ def rehearsal_objects(
 
 
 def canary_revision(rollout: dict[str, Any], canary_env: dict[str, str], paused: bool) -> dict[str, Any]:
-    """The Rollout with a changed pod template: what starts the rollout, as a new image would."""
+    """The Rollout with a changed pod template: what starts the rollout, as a new image would.
+
+    `paused` holds it while the rehearsal wires the canary's hash into Prometheus. A paused blue-green
+    Rollout still starts its pre-promotion analysis, so the hold also leaves the analyses out; they are
+    back (and the template unchanged, so the hash too) when the rollout is resumed."""
     changed = copy.deepcopy(rollout)
+    if paused:
+        blue_green = changed["spec"]["strategy"].get("blueGreen") or {}
+        for field in ("prePromotionAnalysis", "postPromotionAnalysis"):
+            blue_green.pop(field, None)
     template = changed["spec"]["template"]
     template.setdefault("metadata", {}).setdefault("annotations", {})[REVISION_ANNOTATION] = "canary"
     for container in template["spec"]["containers"][:1]:
