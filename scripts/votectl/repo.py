@@ -120,6 +120,22 @@ class Repo:
     def promotion_order(self) -> list[str]:
         return [env.name for env in self.envs if env.listed]
 
+    @functools.cached_property
+    def project_destinations(self) -> set[str] | None:
+        """Namespaces the Argo CD AppProjects in gitops/argocd let Applications deploy to; None without
+        an AppProject (nothing to hold the envs to)."""
+        import yaml
+
+        found: set[str] | None = None
+        for path in sorted((self.root / ARGOCD_DIR).glob("*.yaml")):
+            for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+                if isinstance(doc, dict) and doc.get("kind") == "AppProject":
+                    destinations = (doc.get("spec") or {}).get("destinations") or []
+                    found = (found or set()) | {
+                        str(d.get("namespace")) for d in destinations if isinstance(d, dict)
+                    }
+        return found
+
     def env(self, name: str) -> Env:
         for env in self.envs:
             if env.name == name:

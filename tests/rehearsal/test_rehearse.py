@@ -42,6 +42,17 @@ class Rehearsed:
     leaked: set[int]  # child pids alive after the rehearsal that were not there before
 
 
+def _described(pids: set[int]) -> list[str]:
+    """What the leaked processes are, for the failure message."""
+    found = []
+    for pid in pids:
+        try:
+            found.append(" ".join(psutil.Process(pid).cmdline()[:4]))
+        except psutil.Error:
+            found.append(f"{pid} (gone)")
+    return found
+
+
 def _children() -> set[int]:
     """Every process below the test run, except PostgreSQL backends: the session server's autovacuum workers
     and connection backends come and go on their own (a leaked postmaster itself is still counted)."""
@@ -108,7 +119,7 @@ def test_healthy_canary_is_promoted(healthy: Rehearsed) -> None:
     assert all(record.runner.phase == "Successful" for record in steps)
     measured = [m for r in steps[0].runner.results.values() for m in r.measurements]
     assert len(measured) == 6  # count 3 of each of the two metrics
-    assert not healthy.leaked
+    assert not healthy.leaked, _described(healthy.leaked)
 
 
 def test_faulty_canary_is_aborted_at_its_first_analysis(faulty: Rehearsed) -> None:
@@ -122,7 +133,7 @@ def test_faulty_canary_is_aborted_at_its_first_analysis(faulty: Rehearsed) -> No
     assert error_ratio.failed == 2  # failureLimit 1: the second failed measurement aborts
     failed_values = [json.loads(m.value or "[]") for m in error_ratio.measurements if m.phase == "Failed"]
     assert all(values[0] > 0.05 for values in failed_values)
-    assert not faulty.leaked
+    assert not faulty.leaked, _described(faulty.leaked)
 
 
 def test_report_has_markdown_chart_and_resolved_templates(faulty: Rehearsed) -> None:
@@ -177,14 +188,15 @@ def test_blue_green_result_switches_after_pre_promotion_and_is_judged_again(run_
     assert all(record.runner.phase == "Successful" for record in (pre, post))
     switched_at = next(at for at, weight in result.timeline.weights if weight == 100)
     assert pre.finished_at is not None and pre.finished_at <= switched_at <= post.started_at
-    assert not rehearsed.leaked
+    assert not rehearsed.leaked, _described(rehearsed.leaked)
 
 
 def test_canary_without_traffic_ends_paused_not_promoted(tmp_path: Path) -> None:
     """Through the CLI, with its own embedded Redis and PostgreSQL: no data is Inconclusive, never a pass."""
     before = _children()
+    argv = ["rehearse", "vote", "--controller", "votectl", "--speed", str(SPEED), "--rate", "0"]
     completed = subprocess.run(
-        [*VOTECTL, "rehearse", "vote", "--speed", str(SPEED), "--rate", "0", "--report", str(tmp_path)],
+        [*VOTECTL, *argv, "--report", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=180,

@@ -109,15 +109,19 @@ def test_a_10_percent_error_canary_is_aborted_after_two_measurements(rehearse_ar
     assert weights(faulty.result)[-1] == 0  # the controller took the traffic back
     failed = [run for run in faulty.report["analysis_runs"] if run["controller"]["phase"] == "Failed"]
     assert failed, faulty.report
-    error_ratio = [m for m in failed[0]["controller"]["measurements"] if m["metric"] == "error-ratio"]
-    assert [m["phase"] for m in error_ratio] == ["Failed", "Failed"]
+    error_ratio = [
+        m["phase"] for m in failed[0]["controller"]["measurements"] if m["metric"] == "error-ratio"
+    ]
+    # two failed measurements abort it; one window in ~25 reads a 10 % canary as <= 5 % by chance first
+    assert error_ratio[-2:] == ["Failed", "Failed"] and len(error_ratio) <= 3, error_ratio
     assert_replays_agree(faulty)
 
 
 def test_a_canary_without_traffic_pauses_for_a_human(rehearse_argo) -> None:
     idle = rehearse_argo("idle", speed=SPEED, rate=0.0)
     assert idle.result.outcome == PAUSED, idle.result.message
-    assert "InconclusiveAnalysis" in idle.result.message
+    assert idle.result.message.startswith("background analysis Inconclusive: "), idle.result.message
+    assert "inconclusive (2) > inconclusiveLimit (1)" in idle.result.message
     assert_replays_agree(idle)
 
 

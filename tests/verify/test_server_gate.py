@@ -94,7 +94,7 @@ def test_a_new_env_folder_is_verified_with_the_strictest_rules(checkout: Path) -
     assert [e["env"] for e in body["envs"]] == ["dev", "staging", "prod", "qa"]
     # dev's image tags are fine under dev's rules; an env promotion.yaml does not list gets prod's
     assert rules_of(body, "dev") == set()
-    assert "IMG-002" in rules_of(body, "qa")
+    assert {"IMG-002", "crossref/appproject-destination"} <= rules_of(body, "qa")
     assert votectl(checkout, "verify", "--env", "qa").returncode == 1
     refused = votectl(checkout, "promote", "vote", "--to", "qa")
     assert refused.returncode == 2
@@ -164,11 +164,11 @@ def test_server_gate_against_a_given_cluster(
         "json",
     )
     missing = report(votectl(checkout, *args))
-    assert rules_of(missing, "given") == {"schema", "server/namespace"}
+    assert rules_of(missing, "given") == {"schema", "server/namespace", "crossref/appproject-destination"}
     assert kube.get("/api/v1/namespaces/voting-given").status == 404  # nothing was created
     create_namespace(kube, Repo(checkout).env("given"))
     present = report(votectl(checkout, *args))
-    assert rules_of(present, "given") == {"schema", "server/UnknownField"}
+    assert rules_of(present, "given") == {"schema", "server/UnknownField", "crossref/appproject-destination"}
     server = next(f for f in present["findings"] if f["rule"] == "server/UnknownField")
     assert ".spec.replicaz: field not declared in schema" in server["message"]
 

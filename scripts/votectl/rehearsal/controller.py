@@ -60,7 +60,7 @@ class ControllerRun:
     template: dict[str, Any]
     window: tuple[float, float]
     replay: AnalysisRunner | None = None  # None for a run of job metrics only (nothing in Prometheus)
-    aligned: bool = False  # the replay starts at the instant of the controller's first query (query log)
+    aligned: str = ""  # the metric whose first query (from Prometheus' query log) the replay starts at
 
     @property
     def replay_phase(self) -> str:
@@ -104,8 +104,8 @@ class ControllerRun:
                 compared += 1
                 equal += a == b
                 worst = max(worst, _relative_difference(a, b))
-        first = next((m for m in self.measurements if m.get("value") is not None), None)
-        first_again = next((m for m in replayed if first and m["metric"] == first["metric"]), None)
+        first = next((m for m in self.measurements if m["metric"] == self.aligned), None)
+        first_again = next((m for m in replayed if m["metric"] == self.aligned), None)
         return {
             "compared": compared,
             "equal": equal,
@@ -315,10 +315,7 @@ class ControllerRehearsal:
             return PROMOTED, "the controller promoted the canary revision: it is the stable one now"
         reasons = {condition.get("reason") for condition in status.get("pauseConditions") or []}
         if status.get("phase") == "Paused" and reasons & HUMAN_PAUSES:
-            return (
-                PAUSED,
-                f"paused for a human ({', '.join(sorted(reasons & HUMAN_PAUSES))}): {message}".rstrip(": "),
-            )
+            return PAUSED, self._pause_message(reasons & HUMAN_PAUSES)
         if (
             status.get("phase") == "Paused"
             and "CanaryPauseStep" in reasons
@@ -329,6 +326,14 @@ class ControllerRehearsal:
                 f"step {status.get('currentStepIndex')} is a pause without duration: it waits for a human",
             )
         return None
+
+    def _pause_message(self, reasons: set[str]) -> str:
+        """Why a human must decide: the Inconclusive run and its message, as the controller put it."""
+        for run in self._analysis_runs():
+            status = run.get("status") or {}
+            if status.get("phase") == "Inconclusive":
+                return f"{_run_label(run)} Inconclusive: {status.get('message') or ''}".rstrip(": ")
+        return f"paused for a human ({', '.join(sorted(reasons))})"
 
     def _indefinite_pause(self, status: dict[str, Any]) -> bool:
         strategy = self.rollout.strategy
@@ -478,8 +483,7 @@ class ControllerRehearsal:
             if metrics:
                 provider = PrometheusProvider(prometheus_url)
                 probe = AnalysisRunner(template, {}, provider, VirtualClock(window[0]))
-                exact = _exact_start(probe, measured, logged)
-                record.aligned = exact is not None
+                exact, record.aligned = _exact_start(probe, measured, logged)
                 record.window = (exact if exact is not None else window[0], window[1])
                 start = record.window[0]
                 record.replay = AnalysisRunner(template, {}, provider, VirtualClock(start))
@@ -518,21 +522,31 @@ def _logged_queries(path: Path | None) -> list[tuple[float, str]]:
 
 def _exact_start(
     runner: AnalysisRunner, measured: list[dict[str, Any]], logged: list[tuple[float, str]]
-) -> float | None:
-    """When the run really started: its first measurement's query in the log, less that metric's delay."""
-    firsts = [m for m in measured if m.get("startedAt")]
+) -> tuple[float | None, str]:
+    """When the run really started, and by which metric: the first Prometheus measurement's query in the
+    log, less that metric's initial delay. A reconcile retried after a conflict queries twice within
+    milliseconds; the query that gives the value the controller stored is the one it kept."""
+    queries = {metric.name: metric for metric in runner.metrics}
+    firsts = [m for m in measured if m.get("startedAt") and m["metric"] in queries]
     if not firsts:
-        return None
+        return None, ""
     first = min(firsts, key=lambda m: _moment(m["startedAt"]))
-    second = _moment(first["startedAt"])
-    for metric in runner.metrics:
-        if metric.name != first["metric"]:
-            continue
-        query = str((metric.prometheus or {}).get("query") or "")
-        times = [t for t, logged_query in logged if logged_query == query and second <= t < second + 1]
-        if times:
-            return min(times) - (metric.initial_delay or 0.0)
-    return None
+    second, metric = _moment(first["startedAt"]), queries[first["metric"]]
+    query = str((metric.prometheus or {}).get("query") or "")
+    times = sorted(t for t, logged_query in logged if logged_query == query and second <= t < second + 1)
+    if not times:
+        return None, ""
+    kept = next((t for t in times if _value_at(runner, metric, t) == first.get("value")), times[0])
+    return kept - (metric.initial_delay or 0.0), metric.name
+
+
+def _value_at(runner: AnalysisRunner, metric: Any, moment: float) -> str | None:
+    from votectl.analysis.errors import ProviderError
+
+    try:
+        return runner.provider.query(metric, moment).value
+    except ProviderError:  # a query that fails now cannot be the one the controller kept
+        return None
 
 
 def _relative_difference(live: str, replayed: str) -> float:

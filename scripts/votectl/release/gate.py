@@ -18,10 +18,10 @@ class GateResult:
 
 
 def verify(tree: Path, env: str) -> GateResult:
-    """Run verify as a child process on the edited tree; refuse when it finds anything.
+    """Run verify as a child process in the edited tree; refuse when it finds anything.
 
-    verify locates gitops/ and policies/ next to its own package, so the child imports the tree's own
-    votectl (PYTHONPATH) rather than the installed one, which would check the user's checkout instead.
+    verify checks the checkout it runs in (votectl.repo); PYTHONPATH also makes the child run the tree's
+    own votectl, so a change to the gate itself is judged by the changed gate.
     """
     argv = [sys.executable, "-m", "votectl", "verify", "--env", env]
     command = f"votectl verify --env {env}"

@@ -104,8 +104,25 @@ def verify_envs(envs: list[str], store: SchemaStore, policies: bool = True) -> R
         rendered = dict(zip(envs, rendering.result(), strict=True))
     # regopy queries run in C without the GIL: envs checked in threads overlap their policy passes
     with ThreadPoolExecutor(max_workers=len(envs)) as pool:
-        results = pool.map(lambda env: check_objects(env, rendered[env], store, env, policies), envs)
-        return Report(list(results))
+        results = list(pool.map(lambda env: check_objects(env, rendered[env], store, env, policies), envs))
+    for result in results:
+        result.findings = sorted([*result.findings, *project_findings(result.env)])
+    return Report(results)
+
+
+def project_findings(env: str) -> list[Finding]:
+    """Argo CD refuses to sync an Application whose namespace its AppProject does not list: a new env
+    folder needs its namespace added there too."""
+    from votectl.repo import ARGOCD_DIR, Repo
+
+    repo = Repo.current()
+    allowed, namespace = repo.project_destinations, repo.env(env).namespace
+    if allowed is None or namespace in allowed or "*" in allowed:
+        return []
+    message = (
+        f"the AppProject in {ARGOCD_DIR} does not allow namespace {namespace}; add it to spec.destinations"
+    )
+    return [Finding(env, "Env", env, "crossref/appproject-destination", message)]
 
 
 def read_manifests(paths: list[str]) -> list[dict]:

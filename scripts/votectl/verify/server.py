@@ -23,7 +23,7 @@ from votectl.cluster.client import Answer, KubeClient
 from votectl.errors import VotectlError
 from votectl.findings import Finding
 from votectl.repo import Env, Repo
-from votectl.verify.gate import EnvResult, Report, check_objects
+from votectl.verify.gate import EnvResult, Report, check_objects, project_findings
 from votectl.verify.objects import Index, display_name
 from votectl.verify.schemas import SchemaStore
 
@@ -44,6 +44,7 @@ def verify_envs_on_server(envs: list[str], store: SchemaStore, kubeconfig: str |
         results = []
         for env in chosen:
             offline = check_objects(env.name, rendered[env.name], store, env.name)
+            offline.findings += project_findings(env.name)
             server = server_findings(client, env, rendered[env.name], throwaway=kubeconfig is None)
             findings = sorted(set(offline.findings) | set(server))
             results.append(EnvResult(env.name, env.name, offline.objects, findings, offline.exceptions))
