@@ -19,9 +19,10 @@ import requests
 from votectl.analysis.clock import RealClock
 from votectl.analysis.prometheus import PrometheusProvider
 from votectl.analysis.run import AnalysisRunner
-from votectl.analysis.template import ROLLOUTS_DIR, TEMPLATE_KINDS, load_template
+from votectl.analysis.template import TEMPLATE_KINDS, load_template
 from votectl.cli import main
 from votectl.localstack.ports import free_port, wait_until
+from votectl.repo import Repo
 
 pytestmark = pytest.mark.prometheus
 
@@ -182,7 +183,9 @@ def test_repository_templates_resolve_and_validate() -> None:
     from votectl.render import parse_manifests
 
     documents = [
-        d for f in sorted(ROLLOUTS_DIR.glob("*.yaml")) for d in parse_manifests(f.read_text(), str(f))
+        d
+        for f in sorted(Repo.current().rollouts_dir.glob("*.yaml"))
+        for d in parse_manifests(f.read_text(), str(f))
     ]
     templates = [d for d in documents if d.get("kind") in TEMPLATE_KINDS]
     assert templates, "rollouts/ holds no AnalysisTemplate"

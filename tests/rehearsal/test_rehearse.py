@@ -16,16 +16,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import pytest
+from rehearsals import Rehearsed, children, described
 from votectl.analysis.prometheus_server import PrometheusServer
-from votectl.localstack.databases import create_database, drop_database
-from votectl.rehearsal.driver import RehearsalOptions, rehearse
 from votectl.rehearsal.executor import ABORTED, PAUSED, PROMOTED, RehearsalResult
 
 pytestmark = [pytest.mark.slow, pytest.mark.prometheus]
@@ -35,75 +31,24 @@ FAULT_SPEED = 15.0
 VOTECTL = [sys.executable, "-m", "votectl"]
 
 
-@dataclass
-class Rehearsed:
-    result: RehearsalResult
-    report: Path
-    leaked: set[int]  # child pids alive after the rehearsal that were not there before
-
-
-def _described(pids: set[int]) -> list[str]:
-    """What the leaked processes are, for the failure message."""
-    found = []
-    for pid in pids:
-        try:
-            found.append(" ".join(psutil.Process(pid).cmdline()[:4]))
-        except psutil.Error:
-            found.append(f"{pid} (gone)")
-    return found
-
-
-def _children() -> set[int]:
-    """Every process below the test run, except PostgreSQL backends: the session server's autovacuum workers
-    and connection backends come and go on their own (a leaked postmaster itself is still counted)."""
-    found = set()
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if child.name() == "postgres" and child.parent().name() == "postgres":
-                continue
-        except (psutil.NoSuchProcess, AttributeError):
-            continue
-        found.add(child.pid)
-    return found
-
-
 @pytest.fixture(scope="module")
-def run_rehearsal(
-    redis_server_url: str, postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator:
-    """Rehearse on the session's Redis and a fresh database (saves starting servers per rehearsal)."""
-    databases: list[str] = []
+def model(run_rehearsal) -> Iterator:
+    """Rehearsals decided by votectl's model (test_rehearse_controller.py has the real controller)."""
 
     def run(name: str, service: str = "vote", **options: object) -> Rehearsed:
-        database = f"rehearsal_{uuid.uuid4().hex[:12]}"
-        databases.append(database)
-        report = tmp_path_factory.mktemp(name)
-        before = _children()
-        result = rehearse(
-            RehearsalOptions(
-                service=service,
-                report_dir=report,
-                redis_url=redis_server_url,
-                database_url=create_database(postgres_server_url, database),
-                controller="votectl",  # votectl's model; test_rehearse_controller.py has the real one
-                **options,  # type: ignore[arg-type]
-            )
-        )
-        return Rehearsed(result, report, _children() - before)
+        return run_rehearsal(name, service, controller="votectl", **options)
 
     yield run
-    for database in databases:
-        drop_database(postgres_server_url, database)
 
 
 @pytest.fixture(scope="module")
-def healthy(run_rehearsal) -> Rehearsed:
-    return run_rehearsal("healthy", speed=SPEED, rate=40.0)
+def healthy(model) -> Rehearsed:
+    return model("healthy", speed=SPEED, rate=40.0)
 
 
 @pytest.fixture(scope="module")
-def faulty(run_rehearsal) -> Rehearsed:
-    return run_rehearsal("faulty", speed=FAULT_SPEED, rate=150.0, canary_env={"VOTE_FAULT_RATE": "0.1"})
+def faulty(model) -> Rehearsed:
+    return model("faulty", speed=FAULT_SPEED, rate=150.0, canary_env={"VOTE_FAULT_RATE": "0.1"})
 
 
 def _weights(result: RehearsalResult) -> list[int]:
@@ -119,7 +64,7 @@ def test_healthy_canary_is_promoted(healthy: Rehearsed) -> None:
     assert all(record.runner.phase == "Successful" for record in steps)
     measured = [m for r in steps[0].runner.results.values() for m in r.measurements]
     assert len(measured) == 6  # count 3 of each of the two metrics
-    assert not healthy.leaked, _described(healthy.leaked)
+    assert not healthy.leaked, described(healthy.leaked)
 
 
 def test_faulty_canary_is_aborted_at_its_first_analysis(faulty: Rehearsed) -> None:
@@ -133,7 +78,7 @@ def test_faulty_canary_is_aborted_at_its_first_analysis(faulty: Rehearsed) -> No
     assert error_ratio.failed == 2  # failureLimit 1: the second failed measurement aborts
     failed_values = [json.loads(m.value or "[]") for m in error_ratio.measurements if m.phase == "Failed"]
     assert all(values[0] > 0.05 for values in failed_values)
-    assert not faulty.leaked, _described(faulty.leaked)
+    assert not faulty.leaked, described(faulty.leaked)
 
 
 def test_report_has_markdown_chart_and_resolved_templates(faulty: Rehearsed) -> None:
@@ -178,8 +123,8 @@ def test_replay_over_the_recorded_run_gives_the_live_verdict(faulty: Rehearsed, 
             )
 
 
-def test_blue_green_result_switches_after_pre_promotion_and_is_judged_again(run_rehearsal) -> None:
-    rehearsed = run_rehearsal("blue-green", service="result", speed=SPEED, rate=40.0)
+def test_blue_green_result_switches_after_pre_promotion_and_is_judged_again(model) -> None:
+    rehearsed = model("blue-green", service="result", speed=SPEED, rate=40.0)
     result = rehearsed.result
     assert result.outcome == PROMOTED, result.message
     pre, post = result.analyses
@@ -188,12 +133,12 @@ def test_blue_green_result_switches_after_pre_promotion_and_is_judged_again(run_
     assert all(record.runner.phase == "Successful" for record in (pre, post))
     switched_at = next(at for at, weight in result.timeline.weights if weight == 100)
     assert pre.finished_at is not None and pre.finished_at <= switched_at <= post.started_at
-    assert not rehearsed.leaked, _described(rehearsed.leaked)
+    assert not rehearsed.leaked, described(rehearsed.leaked)
 
 
 def test_canary_without_traffic_ends_paused_not_promoted(tmp_path: Path) -> None:
     """Through the CLI, with its own embedded Redis and PostgreSQL: no data is Inconclusive, never a pass."""
-    before = _children()
+    before = children()
     argv = ["rehearse", "vote", "--controller", "votectl", "--speed", str(SPEED), "--rate", "0"]
     completed = subprocess.run(
         [*VOTECTL, *argv, "--report", str(tmp_path)],
@@ -206,4 +151,4 @@ def test_canary_without_traffic_ends_paused_not_promoted(tmp_path: Path) -> None
     assert completed.stdout.startswith(f"{PAUSED}: background analysis Inconclusive")
     assert "inconclusive (2) > inconclusiveLimit (1)" in completed.stdout
     assert "canary weight 50%" not in completed.stderr
-    assert _children() == before
+    assert children() == before

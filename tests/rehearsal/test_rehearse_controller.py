@@ -10,14 +10,12 @@ the same window: the replay must give the controller's phase.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from rehearsals import described
 from votectl.cluster.control_plane import LocalCluster
-from votectl.localstack.databases import create_database, drop_database
-from votectl.rehearsal.driver import RehearsalOptions, rehearse
 from votectl.rehearsal.executor import ABORTED, PAUSED, PROMOTED, RehearsalResult
 
 pytestmark = [pytest.mark.slow, pytest.mark.prometheus]
@@ -26,51 +24,34 @@ SPEED, FAULT_SPEED = 30.0, 15.0
 
 
 @dataclass
-class Rehearsed:
+class Decided:
+    """A rehearsal the controller decided, with its rehearsal.json."""
+
     result: RehearsalResult
     report: dict
 
 
 @pytest.fixture(scope="module")
-def rehearse_argo(
-    redis_server_url: str,
-    postgres_server_url: str,
-    local_cluster: LocalCluster,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator:
-    databases: list[str] = []
-
-    def run(name: str, service: str = "vote", **options: object) -> Rehearsed:
-        database = f"rehearsal_{uuid.uuid4().hex[:12]}"
-        databases.append(database)
-        report = tmp_path_factory.mktemp(name)
-        result = rehearse(
-            RehearsalOptions(
-                service=service,
-                report_dir=report,
-                redis_url=redis_server_url,
-                database_url=create_database(postgres_server_url, database),
-                controller="argo",
-                kubeconfig=local_cluster.kubeconfig,
-                **options,  # type: ignore[arg-type]
-            )
+def rehearse_argo(run_rehearsal, local_cluster: LocalCluster) -> Iterator:
+    def run(name: str, service: str = "vote", **options: object) -> Decided:
+        rehearsed = run_rehearsal(
+            name, service, controller="argo", kubeconfig=local_cluster.kubeconfig, **options
         )
-        return Rehearsed(result, json.loads((report / "rehearsal.json").read_text()))
+        assert not rehearsed.leaked, described(rehearsed.leaked)
+        return Decided(rehearsed.result, json.loads((rehearsed.report / "rehearsal.json").read_text()))
 
     yield run
-    for database in databases:
-        drop_database(postgres_server_url, database)
 
 
 def weights(result: RehearsalResult) -> list[int]:
     return [weight for _, weight in result.timeline.weights]
 
 
-def runs(rehearsed: Rehearsed) -> dict[str, dict]:
+def runs(rehearsed: Decided) -> dict[str, dict]:
     return {run["label"]: run for run in rehearsed.report["analysis_runs"]}
 
 
-def assert_replays_agree(rehearsed: Rehearsed) -> None:
+def assert_replays_agree(rehearsed: Decided) -> None:
     """Every run the controller finished: the replay gives its phase, and the very same value for the
     measurement both take at one instant (the first; later ones drift by the controller's milliseconds of
     query and requeue time, docs/progressive-delivery.md)."""
@@ -83,11 +64,11 @@ def assert_replays_agree(rehearsed: Rehearsed) -> None:
 
 
 @pytest.fixture(scope="module")
-def healthy(rehearse_argo) -> Rehearsed:
+def healthy(rehearse_argo) -> Decided:
     return rehearse_argo("healthy", speed=SPEED, rate=40.0)
 
 
-def test_healthy_canary_is_promoted_by_the_controller(healthy: Rehearsed) -> None:
+def test_healthy_canary_is_promoted_by_the_controller(healthy: Decided) -> None:
     result = healthy.result
     assert result.outcome == PROMOTED, result.message
     assert weights(result) == [0, 10, 50, 100]

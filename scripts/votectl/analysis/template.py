@@ -8,18 +8,21 @@ from typing import Any
 from votectl.errors import VotectlError
 from votectl.render import parse_manifests
 
-ROLLOUTS_DIR = Path(__file__).resolve().parents[3] / "rollouts"
 TEMPLATE_KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
 
 
-def load_template(ref: str, search_dir: Path = ROLLOUTS_DIR) -> dict[str, Any]:
-    """`ref` is a template name, a file path, or `FILE#NAME` for a file that holds several templates."""
+def load_template(ref: str, search_dir: Path | None = None) -> dict[str, Any]:
+    """`ref` is a template name (looked up in the checkout's rollouts/, or `search_dir`), a file path, or
+    `FILE#NAME` for a file that holds several templates."""
+    from votectl.repo import Repo
+
     file_part, _, name = ref.partition("#")
     path = Path(file_part)
     if path.suffix in (".yaml", ".yml", ".json") or path.is_file():
         if not path.is_file():
             raise VotectlError(f"{file_part}: no such file")
         return _pick(_templates_in(path), name, str(path))
+    search_dir = search_dir or Repo.current().rollouts_dir
     if not search_dir.is_dir():
         raise VotectlError(f"{search_dir}: no such directory to look for template {ref!r} in")
     found = [t for f in sorted(search_dir.rglob("*.y*ml")) for t in _templates_in(f)]
