@@ -28,14 +28,17 @@ def described(pids: set[int]) -> list[str]:
 
 
 def children() -> set[int]:
-    """Every process below the test run, except the session servers' own children: PostgreSQL's backends and
-    autovacuum workers, Redis' append-only-file rewrite child, come and go on their own (a leaked server
-    itself is still counted)."""
+    """Every process below the test run, except what the session's other servers start on their own:
+    PostgreSQL's backends and autovacuum workers, Redis' append-only-file rewrite child (a leaked server
+    itself is still counted), and the browser tests' Chromium and its Playwright driver, which start
+    helper processes whenever they like."""
     found = set()
     for child in psutil.Process().children(recursive=True):
         try:
             name = child.name()
             if name in ("postgres", "redis-server") and child.parent().name() == name:
+                continue
+            if name in ("chromium", "chrome", "node") or "playwright" in " ".join(child.cmdline()[:2]):
                 continue
         except (psutil.NoSuchProcess, AttributeError):
             continue
