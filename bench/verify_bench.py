@@ -129,7 +129,9 @@ def main() -> dict:
     verify_command = [sys.executable, "-m", "votectl", "verify", "--format", "json"]
     with (
         tempfile.TemporaryDirectory(prefix="verify-bench-") as scratch,
-        LocalCluster(Path(scratch) / "cluster", ClusterOptions(workloads=False)) as cluster,
+        # a whole control plane, as a real cluster has: its controllers create each namespace's default
+        # service account, which admission waits for
+        LocalCluster(Path(scratch) / "cluster", ClusterOptions()) as cluster,
     ):
         with KubeClient(cluster.kubeconfig) as client:
             for name in ENVS:  # as Argo CD would have created them

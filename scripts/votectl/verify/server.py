@@ -41,13 +41,24 @@ def verify_envs_on_server(envs: list[str], store: SchemaStore, kubeconfig: str |
         rendered = dict(zip(envs, stack.enter_context(start_envs(envs, repo)).result(), strict=True))
         kinds = frozenset(_group_kind(obj) for objects in rendered.values() for obj in objects)
         client = stack.enter_context(_client(stack, kubeconfig, kinds))
-        results = []
-        for env in chosen:
-            offline = check_objects(env.name, rendered[env.name], store, env.name)
-            offline.findings += project_findings(env.name)
-            server = server_findings(client, env, rendered[env.name], throwaway=kubeconfig is None)
-            findings = sorted(set(offline.findings) | set(server))
-            results.append(EnvResult(env.name, env.name, offline.objects, findings, offline.exceptions))
+        # The server checks mostly wait on the API server and regopy releases the GIL: both gates of every
+        # env run at once, so the server's verdict costs little on top of the offline gate.
+        with ThreadPoolExecutor(max_workers=2 * len(chosen)) as pool:
+            offline = {
+                env.name: pool.submit(check_objects, env.name, rendered[env.name], store, env.name)
+                for env in chosen
+            }
+            server = {
+                env.name: pool.submit(server_findings, client, env, rendered[env.name], kubeconfig is None)
+                for env in chosen
+            }
+            results = []
+            for env in chosen:
+                checked = offline[env.name].result()
+                findings = sorted(
+                    {*checked.findings, *project_findings(env.name), *server[env.name].result()}
+                )
+                results.append(EnvResult(env.name, env.name, checked.objects, findings, checked.exceptions))
         return Report(results)
 
 
