@@ -14,16 +14,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import write_result
+from votectl.repo import Repo
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.harness import write_result
 
 
 def _build(env: dict[str, str]) -> float:
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "votectl", "engines", "build"],
-        cwd=ROOT,
+        cwd=Repo.current().root,
         env=env,
         capture_output=True,
         text=True,
