@@ -14,6 +14,7 @@ BENCHMARKS = (
     "worker_drain",
     "freshness",
     "results_latency",
+    "hostile_clients",
     "verify_bench",
     "policy_bench",
     "analyze_replay",

@@ -33,6 +33,7 @@ policies := {
 	"NET-002": {"title": "No externalIPs unless declared", "severity": "high", "rationale": "externalIPs can hijack traffic for any address (CVE-2020-8554)."},
 	"NET-003": {"title": "Default-deny NetworkPolicy per namespace", "severity": "high", "rationale": "Flows not explicitly allowed must be refused, so a compromised pod cannot roam."},
 	"NET-004": {"title": "Every Service selects a workload", "severity": "medium", "rationale": "A Service that selects nothing is a silent outage or a leftover."},
+	"NET-005": {"title": "nginx Ingresses buffer requests and limit clients", "severity": "medium", "rationale": "Without request buffering, body and connection limits and timeouts at the edge, one slow or greedy client ties up the service's workers."},
 	"AVL-001": {"title": "Replica minimums in production envs", "severity": "high", "rationale": "A single replica is an outage at the next node drain or crash."},
 	"AVL-002": {"title": "PodDisruptionBudget for multi-replica production workloads", "severity": "medium", "rationale": "Without a budget a drain may evict every replica at once."},
 	"AVL-003": {"title": "PodDisruptionBudgets do not block drains", "severity": "medium", "rationale": "A budget that allows no eviction blocks node upgrades indefinitely."},

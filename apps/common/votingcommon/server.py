@@ -66,8 +66,9 @@ def _gunicorn_options(spec: ServiceSpec, env: Env, level: str) -> dict[str, Any]
     return {
         "bind": f"{host}:{port}",
         "workers": env_int(env, "WEB_CONCURRENCY", 2, 1, 64),
-        # gthread: idle keep-alive connections wait in the poller; each SSE stream of result holds a thread.
-        "worker_class": "gthread",
+        # gunicorn's gthread, changed so that slow, idle or lingering clients wait in its poller and pool
+        # threads only see whole requests (see httpworker); each SSE stream of result holds a thread.
+        "worker_class": "votingcommon.httpworker.BufferedThreadWorker",
         "threads": env_int(env, "WEB_THREADS", spec.default_threads, 1, 1000),
         "keepalive": 5,
         # Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads connections evenly over

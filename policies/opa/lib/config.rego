@@ -33,6 +33,19 @@ production_min_replicas := {"default": 2, "vote": 3}
 # through the nginx Ingress only.
 exposed_services := set()
 
+# What every nginx Ingress must say so that slow or greedy clients wait at the edge, not in gunicorn
+# (NET-005, docs/architecture.md): annotation (after nginx.ingress.kubernetes.io/) -> what its value must be.
+# "on" is that exact value; "limit" a positive whole number (0 or none means no limit to ingress-nginx);
+# "size" a body size such as 8k or 1m, not 0 (which turns the size check off).
+ingress_client_protection := {
+	"proxy-request-buffering": "on",
+	"proxy-body-size": "size",
+	"limit-connections": "limit",
+	"limit-rps": "limit",
+	"proxy-read-timeout": "limit",
+	"proxy-send-timeout": "limit",
+}
+
 # Env literal and ConfigMap key names that hold credentials (matched lowercased: regopy has no (?i)).
 # Their value must come from a Secret (valueFrom).
 secret_name_pattern := `(password|passwd|secret|token|api_?key|private_?key|credential)`

@@ -1,4 +1,5 @@
-# Networking: traffic enters through the Ingress only, and every namespace starts from deny-all.
+# Networking: traffic enters through the Ingress only, which holds slow clients at the edge, and every
+# namespace starts from deny-all.
 package votingplatform.policies.networking
 
 import rego.v1
@@ -75,3 +76,28 @@ findings contains lib.finding("NET-004", obj, msg) if {
 	not _selecting[concat("/", [lib.namespace(obj), obj.metadata.name])]
 	msg := "spec.selector matches no workload's pod template labels in this namespace; fix the selector or the labels"
 }
+
+_annotation_prefix := "nginx.ingress.kubernetes.io/"
+
+_protection_ok("on", value) if value == "on"
+
+_protection_ok("limit", value) if regex.match(`^0*[1-9][0-9]*$`, value)
+
+_protection_ok("size", value) if regex.match(`^0*[1-9][0-9]*[kKmM]?$`, value)
+
+findings contains lib.finding("NET-005", obj, msg) if {
+	some obj in lib.objects
+	obj.kind == "Ingress"
+	object.get(obj, ["spec", "ingressClassName"], "") == "nginx"
+	annotations := object.get(obj, ["metadata", "annotations"], {})
+	some name, wanted in config.ingress_client_protection
+	value := object.get(annotations, concat("", [_annotation_prefix, name]), "")
+	not _protection_ok(wanted, value)
+	msg := concat("", ["annotation ", _annotation_prefix, name, " is ", _shown(value), "; it must be ", _wanted_text[wanted], " so slow and greedy clients are held at the edge (see ingress_client_protection in policies/opa/lib/config.rego)"])
+}
+
+_shown("") := "missing"
+
+_shown(value) := concat("", [`"`, value, `"`]) if value != ""
+
+_wanted_text := {"on": `"on"`, "limit": "a positive whole number", "size": "a size such as 8k (not 0)"}

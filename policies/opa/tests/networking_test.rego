@@ -83,3 +83,46 @@ test_net_004_passes_for_an_external_name_service if {
 	external := {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "voting-prod"}, "spec": {"type": "ExternalName", "externalName": "db.example.org"}}
 	fx.ids(networking.findings) == set() with input as [external]
 }
+
+# NET-005
+
+_protected := {
+	"nginx.ingress.kubernetes.io/proxy-request-buffering": "on",
+	"nginx.ingress.kubernetes.io/proxy-body-size": "8k",
+	"nginx.ingress.kubernetes.io/limit-connections": "20",
+	"nginx.ingress.kubernetes.io/limit-rps": "20",
+	"nginx.ingress.kubernetes.io/proxy-read-timeout": "10",
+	"nginx.ingress.kubernetes.io/proxy-send-timeout": "10",
+}
+
+_ingress(class, annotations) := {
+	"apiVersion": "networking.k8s.io/v1",
+	"kind": "Ingress",
+	"metadata": {"name": "web", "namespace": "voting-prod", "annotations": annotations},
+	"spec": {"ingressClassName": class},
+}
+
+test_net_005_passes_for_a_protected_nginx_ingress if {
+	fx.ids(networking.findings) == set() with input as [fx.web({}), fx.service({}), fx.deny_all, _ingress("nginx", _protected)]
+}
+
+test_net_005_fires_once_per_missing_annotation if {
+	found := [f | some f in networking.findings; f.policy == "NET-005"] with input as [_ingress("nginx", {})]
+	count(found) == 6
+}
+
+test_net_005_fires_when_buffering_is_off if {
+	annotations := object.union(_protected, {"nginx.ingress.kubernetes.io/proxy-request-buffering": "off"})
+	some f in networking.findings with input as [_ingress("nginx", annotations)]
+	f.policy == "NET-005"
+	contains(f.detail, `proxy-request-buffering is "off"`)
+}
+
+test_net_005_fires_for_a_zero_limit if {
+	annotations := object.union(_protected, {"nginx.ingress.kubernetes.io/limit-connections": "0"})
+	fx.ids(networking.findings) == {"NET-005"} with input as [_ingress("nginx", annotations)]
+}
+
+test_net_005_ignores_other_ingress_classes if {
+	fx.ids(networking.findings) == set() with input as [_ingress("traefik", {})]
+}
