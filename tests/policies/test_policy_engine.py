@@ -8,7 +8,7 @@ import pytest
 from policy_corpus import load_bundle
 from votectl.errors import VotectlError
 from votectl.policy import Exemption, evaluate
-from votectl.policy.engine import load_policies, policy_data
+from votectl.policy.engine import gate_engine, load_policies, policy_data
 
 PREFIX = "policy.votingplatform.io/"
 IDS, REASON, UNTIL = f"{PREFIX}exempt", f"{PREFIX}exempt-reason", f"{PREFIX}exempt-until"
@@ -137,3 +137,37 @@ def test_a_single_object_is_an_input_too():
     """`opa eval -i one.json`: the input is the object itself."""
     account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "app"}}
     assert _deny_ids(account) == ["META-002", "SEC-011"]
+
+
+@pytest.mark.parametrize("bundle", ["app", "rollouts"])
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_opa_binary_and_regopy_give_the_same_result(bundle: str, env: str):
+    """The gate takes the OPA binary when it is built (gate_engine), the corpus tests regopy: one result."""
+    objects = _app_with_writable_root({IDS: "SEC-002", REASON: "cache in /app; #42", UNTIL: "2099-12-31"})
+    objects += [*load_bundle(bundle), {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "stray"}}]
+    by_opa, by_regopy = evaluate(objects, env, engine="opa"), evaluate(objects, env, engine="regopy")
+    assert by_opa == by_regopy
+    assert by_opa.findings and by_opa.exceptions
+
+
+def test_the_gate_takes_opa_once_built_unless_told_otherwise(monkeypatch):
+    assert gate_engine() == "opa"  # make test builds the engines first
+    monkeypatch.setenv("VOTECTL_POLICY_ENGINE", "regopy")
+    assert gate_engine() == "regopy"
+    monkeypatch.setenv("VOTECTL_POLICY_ENGINE", "rego")
+    with pytest.raises(VotectlError, match=r"VOTECTL_POLICY_ENGINE=rego: expected one of opa, regopy"):
+        gate_engine()
+
+
+def test_a_broken_library_is_one_clear_error_under_opa(tmp_path, monkeypatch):
+    (tmp_path / "broken.rego").write_text("package broken\n\nimport rego.v1\n\nx := [a | a in\n")
+    monkeypatch.setenv("VOTECTL_POLICY_DIR", str(tmp_path))
+    with pytest.raises(VotectlError, match=r"failed to evaluate: .*broken\.rego:\d+: "):
+        evaluate([], "dev", engine="opa")
+
+
+def test_a_library_without_the_gate_query_is_refused_under_opa(tmp_path, monkeypatch):
+    (tmp_path / "other.rego").write_text("package other\n\nimport rego.v1\n\nx := 1\n")
+    monkeypatch.setenv("VOTECTL_POLICY_DIR", str(tmp_path))
+    with pytest.raises(VotectlError, match=r"failed to evaluate: the query is undefined"):
+        evaluate([], "dev", engine="opa")

@@ -129,10 +129,14 @@ class LocalCluster:
         self._stop.set()
         if self._provisioner is not None:
             self._provisioner.join(timeout=5)
-        for name in reversed(list(self.processes)):
-            self.processes[name].terminate()
-        for name in reversed(list(self.processes)):
-            self.processes[name].stop(timeout=10)
+        # etcd (started first) stops last: an API server stopping gracefully still writes to it (its lease),
+        # and with etcd gone it retries until it is killed, 10 s later. The others stop together.
+        names = list(self.processes)
+        for wave in (names[:0:-1], names[:1]):
+            for name in wave:
+                self.processes[name].terminate()
+            for name in wave:
+                self.processes[name].stop(timeout=10)
         self.processes.clear()
         if self.client is not None:
             self.client.close()

@@ -1,8 +1,12 @@
-"""Runs the Rego library in policies/opa with regopy: compiled once per env, then one query per env.
+"""Runs the Rego library in policies/opa: with regopy in-process (compiled once per env, then one query per
+env), or with the OPA binary `votectl engines build` made.
 
 The input is the `conftest test --combine` shape (a list of {path, contents}) and the data is what
-`policy_data` gives, so the in-process gate, conftest and opa evaluate the very same policy files with the
-very same input and data (tests/policies/test_opa_agreement.py holds them to it).
+`policy_data` gives, so regopy, conftest and opa evaluate the very same policy files with the very same
+input and data (tests/policies/test_opa_agreement.py holds them to it). The gate (`votectl verify`) takes
+OPA itself when it is built: one `opa eval` per env is about twice as fast as regopy's first query in a
+fresh process (docs/policies.md); regopy stays the engine without Go, and of callers that evaluate many
+small documents in one process (it compiles once), such as the policy corpus tests.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import functools
 import json
 import os
 import re
+import subprocess
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +33,7 @@ _QUERY = "[data.main.deny, data.main.exemptions_in_force]"
 # per env, while different envs run concurrently (regopy releases the GIL).
 _LOCKS: dict[tuple[Path, str], threading.Lock] = {}
 _LOCKS_LOCK = threading.Lock()
+ENGINES = ("opa", "regopy")
 
 
 def policy_dir() -> Path:
@@ -65,9 +72,31 @@ class PolicyResult:
     exceptions: list[Exemption]
 
 
-def evaluate(objects: list[dict], env: str, source: str | None = None) -> PolicyResult:
+def evaluate(
+    objects: list[dict], env: str, source: str | None = None, engine: str = "regopy"
+) -> PolicyResult:
     """Evaluate every policy over `objects` with `env`'s rules; `source` labels findings (default: env)."""
-    term = regopy.Input([{"path": source or env, "contents": objects}])
+    documents = [{"path": source or env, "contents": objects}]
+    if engine == "opa":
+        denies, in_force = _opa_results(documents, env)
+    else:
+        denies, in_force = _regopy_results(documents, env)
+    findings = sorted(_finding(source or env, deny) for deny in denies)
+    return PolicyResult(findings=findings, exceptions=sorted(_exemption(item) for item in in_force))
+
+
+def gate_engine() -> str:
+    """The engine `votectl verify` uses: VOTECTL_POLICY_ENGINE if set, else OPA when it is built."""
+    chosen = os.environ.get("VOTECTL_POLICY_ENGINE", "").strip()
+    if chosen:
+        if chosen not in ENGINES:
+            raise VotectlError(f"VOTECTL_POLICY_ENGINE={chosen}: expected one of {', '.join(ENGINES)}")
+        return chosen
+    return "opa" if _opa_binary(required=False) else "regopy"
+
+
+def _regopy_results(documents: list[dict], env: str) -> tuple[list[dict], list[dict]]:
+    term = regopy.Input(documents)
     directory, data = policy_dir(), json.dumps(policy_data(env), sort_keys=True)
     with _LOCKS_LOCK:
         lock = _LOCKS.setdefault((directory, data), threading.Lock())
@@ -82,8 +111,59 @@ def evaluate(objects: list[dict], env: str, source: str | None = None) -> Policy
         if not output.ok() or not output.results:
             raise VotectlError(f"the OPA policies in {directory} failed to evaluate")
         denies, in_force = output.results[0].expressions[0]
-    findings = sorted(_finding(source or env, deny) for deny in denies)
-    return PolicyResult(findings=findings, exceptions=sorted(_exemption(item) for item in in_force))
+    return denies, in_force
+
+
+def _opa_results(documents: list[dict], env: str) -> tuple[list[dict], list[dict]]:
+    directory = policy_dir()
+    files = policy_files(directory)
+    if not files:
+        raise VotectlError(f"no Rego policies found in {directory}")
+    with tempfile.TemporaryDirectory(prefix="votectl-opa-") as scratch:
+        data_file = Path(scratch) / "data.json"
+        data_file.write_text(json.dumps(policy_data(env)), encoding="utf-8")
+        command = [str(_opa_binary(required=True)), "eval", "--format", "json", "--stdin-input"]
+        command += [argument for path in [*files, data_file] for argument in ("--data", str(path))]
+        result = subprocess.run(
+            [*command, _QUERY],
+            input=json.dumps(documents),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+    try:
+        answer = json.loads(result.stdout)
+        denies, in_force = answer["result"][0]["expressions"][0]["value"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        detail = _opa_error(result.stdout) or result.stderr.strip().partition("\n")[0]
+        if not detail:
+            detail = "the query is undefined (no data.main.deny)" if result.returncode == 0 else "opa failed"
+        raise VotectlError(f"the OPA policies in {directory} failed to evaluate: {detail}") from None
+    return denies, in_force
+
+
+def _opa_error(stdout: str) -> str:
+    """The first error `opa eval --format json` reports, as `file:row: message`."""
+    try:
+        error = json.loads(stdout)["errors"][0]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return ""
+    location = error.get("location") or {}
+    where = f"{location.get('file')}:{location.get('row')}: " if location else ""
+    return f"{where}{error.get('message', '').strip()}"
+
+
+@functools.cache
+def _opa_binary(required: bool) -> Path | None:
+    from votectl.engines.build import path
+
+    try:
+        return path("opa")
+    except VotectlError:
+        if required:
+            raise
+        return None
 
 
 @functools.cache

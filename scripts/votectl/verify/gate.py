@@ -77,9 +77,9 @@ def check_objects(
         message = f"OPA policies not evaluated: {invalid} object(s) fail the schema check; fix those first"
         findings.append(Finding(env, "Env", env, "policy", message, severity="warning"))
     elif policies:
-        from votectl.policy import evaluate
+        from votectl.policy.engine import evaluate, gate_engine
 
-        result = evaluate(objects, rules, source=env)
+        result = evaluate(objects, rules, source=env, engine=gate_engine())
         findings += result.findings
         exceptions = list(result.exceptions)
     return EnvResult(env, rules, [_label(obj) for obj in objects], sorted(set(findings)), exceptions)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -85,17 +85,24 @@ def server_findings(client: KubeClient, env: Env, objects: list[dict], throwaway
     problem = _prepare_namespace(client, env, throwaway)
     if problem:
         return [Finding(env.name, "Namespace", env.namespace, "server/namespace", problem)]
+    workloads = list(Index(objects).workloads())
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        applied = list(
-            pool.map(lambda obj: client.apply(obj, dry_run=True, namespace=env.namespace), objects)
-        )
-        pods = list(pool.map(lambda item: _pod_check(client, env, *item), Index(objects).workloads()))
-    findings = []
-    for obj, answer in zip(objects, applied, strict=True):
-        findings += _answer_findings(env, obj, answer, "server")
-    for (workload, _), answer in zip(Index(objects).workloads(), pods, strict=True):
-        findings += _answer_findings(env, workload, answer, "server/pod")
+        # first in the queue, so the pod checks that wait for it never wait on a task not yet started
+        accounts = pool.submit(_service_accounts, client, env)
+        applied = [pool.submit(client.apply, obj, True, env.namespace) for obj in objects]
+        pods = [pool.submit(_pod_check, client, env, *item, accounts) for item in workloads]
+        findings = []
+        for obj, answer in zip(objects, applied, strict=True):
+            findings += _answer_findings(env, obj, answer.result(), "server")
+        for (workload, _), answer in zip(workloads, pods, strict=True):
+            findings += _answer_findings(env, workload, answer.result(), "server/pod")
     return findings
+
+
+def _service_accounts(client: KubeClient, env: Env) -> frozenset[str]:
+    answer = client.get(f"/api/v1/namespaces/{env.namespace}/serviceaccounts")
+    items = answer.body.get("items") or [] if answer.ok else []
+    return frozenset(str((item.get("metadata") or {}).get("name")) for item in items)
 
 
 def _prepare_namespace(client: KubeClient, env: Env, throwaway: bool) -> str | None:
@@ -129,12 +136,13 @@ def _prepare_namespace(client: KubeClient, env: Env, throwaway: bool) -> str | N
     return None
 
 
-def _pod_check(client: KubeClient, env: Env, workload: dict, template: dict) -> Answer:
+def _pod_check(
+    client: KubeClient, env: Env, workload: dict, template: dict, accounts: Future[frozenset[str]]
+) -> Answer:
     """Dry-run create the Pod this workload's controller would create from its template."""
-    spec = copy.deepcopy(template.get("spec")) if isinstance(template.get("spec"), dict) else {}
-    account = spec.get("serviceAccountName") or "default"
+    spec: dict = copy.deepcopy(template["spec"]) if isinstance(template.get("spec"), dict) else {}
     # Admission looks the service account up; a dry run created none, and Pod Security does not depend on it.
-    if not client.get(f"/api/v1/namespaces/{env.namespace}/serviceaccounts/{account}").ok:
+    if (spec.get("serviceAccountName") or "default") not in accounts.result():
         spec["serviceAccountName"] = "default"
     if workload.get("kind") == "StatefulSet":
         # The StatefulSet controller adds a volume per claim template (claim `<template>-<set>-<ordinal>`).
@@ -151,7 +159,7 @@ def _pod_check(client: KubeClient, env: Env, workload: dict, template: dict) -> 
                 if isinstance(claim, dict) and isinstance(claim.get("metadata"), dict)
             ),
         ]
-    metadata = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
+    metadata: dict = template["metadata"] if isinstance(template.get("metadata"), dict) else {}
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",
