@@ -46,6 +46,18 @@ def test_without_polls_file_one_default_poll_from_vote_options() -> None:
     ]
 
 
+def test_yes_no_on_off_are_options_as_written(tmp_path: Path) -> None:
+    """YAML 1.2: the most common poll needs no quotes (YAML 1.1 would read booleans here)."""
+    path = tmp_path / "polls.yaml"
+    path.write_text(
+        "polls:\n"
+        "  - {id: a, question: Ship it?, options: [Yes, No]}\n"
+        "  - {id: b, question: Q, options: [on, off]}\n"
+    )
+    polls = polls_from_env({"POLLS_FILE": str(path)})
+    assert [poll.options for poll in polls.polls] == [("Yes", "No"), ("on", "off")]
+
+
 def test_window_is_half_open() -> None:
     poll = polls_from_env({"POLLS_FILE": str(POLLS_FILE)}).get("offsite")
     assert poll.state(poll.closes_at) == "closed"
@@ -66,7 +78,8 @@ BAD_FILES = [
     ("polls: [{id: a, question: Q}]", "polls[0].options: missing or not a list"),
     ("polls: [{id: a, question: Q, options: [A]}]", "polls[0].options: need 2 to 12 options, got 1"),
     ("polls: [{id: a, question: Q, options: [A, A]}]", "polls[0].options: options must be unique"),
-    ("polls: [{id: a, question: Q, options: [yes, no]}]", "polls[0].options[0]: must be text, got bool"),
+    ("polls: [{id: a, question: Q, options: [true, false]}]", "polls[0].options[0]: must be text, got bool"),
+    ("polls: [{id: a, question: Q, options: [A, B], options: [C, D]}]", "not valid YAML (line 1)"),
     (f"polls: [{{id: a, question: Q, options: [A, {'B' * 65}]}}]", "polls[0].options: an option is longer"),
     ("polls: [{id: a, question: Q, options: [A, B], colour: red}]", "polls[0].colour: unknown field"),
     (

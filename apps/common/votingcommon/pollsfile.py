@@ -1,16 +1,18 @@
 """Reading the polls configuration: the YAML file named by POLLS_FILE, checked field by field at start.
 
 Every problem is reported as one line naming the file and the field (`polls[1].closes_at: ...`), so a bad
-file stops the service before gunicorn forks instead of failing on the first vote.
+file stops the service before gunicorn forks instead of failing on the first vote. The file is read as YAML
+1.2 (ruamel.yaml), where `Yes`, `No`, `on` and `off` are text, as voters mean them (YAML 1.1, PyYAML's
+dialect, reads them as booleans), and a key given twice is an error instead of silently the last one.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
+from ruamel.yaml import YAML, YAMLError
 
 from votingcommon.config import ConfigError, Env
 from votingcommon.polls import Poll, PollCatalog, is_valid_poll_id, options_problem, poll_from_env
@@ -35,10 +37,10 @@ def polls_from_env(env: Env) -> PollCatalog:
 
 def read_polls_file(path: str) -> PollCatalog:
     try:
-        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        document = YAML(typ="safe", pure=True).load(Path(path).read_text(encoding="utf-8"))
     except OSError as err:
         raise ConfigError("POLLS_FILE", f"cannot read {path}: {err.strerror or err}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
+    except (YAMLError, UnicodeDecodeError) as err:
         where = getattr(err, "problem_mark", None)
         line = f" (line {where.line + 1})" if where is not None else ""
         raise ConfigError("POLLS_FILE", f"{path}: not valid YAML{line}") from None
@@ -86,7 +88,7 @@ def _text(field: str, value: Any, max_length: int) -> str:
     if value is None:
         raise _FieldError(field, "missing")
     if not isinstance(value, str):
-        # YAML reads yes/no/on/off as booleans and bare digits as numbers.
+        # bare digits are numbers in YAML, and true/false booleans
         raise _FieldError(field, f"must be text, got {type(value).__name__} (quote it)")
     text = value.strip()
     if not text:
@@ -120,6 +122,7 @@ def _moment(field: str, value: Any) -> datetime | None:
             raise _FieldError(field, f"not an ISO 8601 time: {value!r}") from None
     if not isinstance(value, datetime):
         raise _FieldError(field, "expected a time such as 2026-12-01T09:00:00Z")
-    if value.tzinfo is None or value.utcoffset() is None:
+    offset = value.utcoffset()
+    if offset is None:
         raise _FieldError(field, "needs a timezone (Z or +01:00)")
-    return value
+    return value.replace(tzinfo=timezone(offset))  # a plain offset (UTC for Z), not the parser's named zone
