@@ -93,11 +93,12 @@ def test_a_10_percent_error_canary_is_aborted_after_two_measurements(rehearse_ar
     error_ratio = [
         m["phase"] for m in failed[0]["controller"]["measurements"] if m["metric"] == "error-ratio"
     ]
-    # the second failed measurement aborts it. Usually the first two fail (bench/rehearse_bench.py counts
-    # them); a window that reads the 10 % canary as <= 5 % by chance comes first now and then, more often
-    # when a loaded machine delays the canary's first requests, so only the order is asserted here
-    assert error_ratio[-2:] == ["Failed", "Failed"], error_ratio
-    assert set(error_ratio[:-2]) <= {"Successful"}, error_ratio
+    # the second failed measurement aborts it (failureLimit counts failures, not consecutive ones). Usually
+    # the first two fail (bench/rehearse_bench.py counts them); a window that reads the 10 % canary as
+    # <= 5 % by chance comes in between now and then, more often on a loaded machine, so the count of
+    # measurements is the benchmark's number and the test asserts what aborts the run
+    assert error_ratio.count("Failed") == 2 and error_ratio[-1] == "Failed", error_ratio
+    assert set(error_ratio) <= {"Failed", "Successful"}, error_ratio
     assert_replays_agree(faulty)
 
 

@@ -520,11 +520,18 @@ def _logged_queries(path: Path | None) -> list[tuple[float, str]]:
     return found
 
 
+# Seconds between a measurement's startedAt stamp and its query that still count as that measurement's query:
+# under the shortest interval a rehearsal uses (1m at speed 30: 2 s) the next measurement's query comes later.
+_QUERY_LAG = 2.0
+
+
 def _exact_start(
     runner: AnalysisRunner, measured: list[dict[str, Any]], logged: list[tuple[float, str]]
 ) -> tuple[float | None, str]:
     """When the run really started, and by which metric: the first Prometheus measurement's query in the
-    log, less that metric's initial delay. A reconcile retried after a conflict queries twice within
+    log, less that metric's initial delay. The controller stamps the measurement (whole seconds) before it
+    queries, and on a loaded machine the query can come a second or more later, so queries up to
+    _QUERY_LAG seconds after the stamp count. A reconcile retried after a conflict queries twice within
     milliseconds; the query that gives the value the controller stored is the one it kept."""
     queries = {metric.name: metric for metric in runner.metrics}
     firsts = [m for m in measured if m.get("startedAt") and m["metric"] in queries]
@@ -533,7 +540,7 @@ def _exact_start(
     first = min(firsts, key=lambda m: _moment(m["startedAt"]))
     second, metric = _moment(first["startedAt"]), queries[first["metric"]]
     query = str((metric.prometheus or {}).get("query") or "")
-    times = sorted(t for t, logged_query in logged if logged_query == query and second <= t < second + 1)
+    times = sorted(t for t, text in logged if text == query and second <= t < second + _QUERY_LAG)
     if not times:
         return None, ""
     kept = next((t for t in times if _value_at(runner, metric, t) == first.get("value")), times[0])
