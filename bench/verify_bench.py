@@ -17,12 +17,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from votectl.render import kubectl, render_envs
 from votectl.repo import Repo
 from votectl.verify.schemas import SchemaStore, crd_schema_dir
 
 from bench.harness import write_result
+
+if TYPE_CHECKING:
+    from votectl.cluster.control_plane import ClusterOptions
 
 ENVS = Repo.current().env_names
 ENVS_DIR = Repo.current().envs_dir
@@ -111,7 +115,7 @@ def _breakdown(schema_dir: Path) -> dict[str, float]:
 
 
 def _rounds_against(
-    options: object, render_commands: list[list[str]], verify_command: list[str], env: dict[str, str]
+    options: ClusterOptions, render_commands: list[list[str]], verify_command: list[str], env: dict[str, str]
 ) -> list[dict]:
     """ROUNDS rounds with `verify --server --kubeconfig` against a control plane started for them: a
     whole one (its controllers and kwok share the two cores, as they would not with a remote cluster),
@@ -125,7 +129,7 @@ def _rounds_against(
 
     with (
         tempfile.TemporaryDirectory(prefix="verify-bench-") as scratch,
-        LocalCluster(Path(scratch) / "cluster", options) as cluster,  # type: ignore[arg-type]
+        LocalCluster(Path(scratch) / "cluster", options) as cluster,
     ):
         with KubeClient(cluster.kubeconfig) as client:
             for name in ENVS:

@@ -28,20 +28,19 @@ class Target:
         return socket.create_connection((self.host, self.port), timeout=5)
 
 
-def hold_after_close(target: Target, stop: threading.Event, interval: float = 0.05, hold: float = 3.0) -> int:
+def hold_after_close(
+    target: Target, stop: threading.Event, interval: float = 0.05, hold: float = 3.0
+) -> None:
     """One `Connection: close` request every `interval`, its socket left open (response unread) for `hold`."""
     held: list[tuple[float, socket.socket]] = []
-    sent = 0
     with ExitStack() as cleanup:
         cleanup.callback(_close_all, held)
         while not stop.wait(interval):
             sock = target.connect()
             sock.sendall(HEALTH_REQUEST + b"Connection: close\r\n\r\n")
             held.append((time.monotonic(), sock))
-            sent += 1
             while held and time.monotonic() - held[0][0] > hold:
                 held.pop(0)[1].close()
-    return sent
 
 
 def _close_all(held: list[tuple[float, socket.socket]]) -> None:
@@ -49,23 +48,23 @@ def _close_all(held: list[tuple[float, socket.socket]]) -> None:
         sock.close()
 
 
-def slow_headers(target: Target, stop: threading.Event, connections: int = 64, interval: float = 1.0) -> int:
+def slow_headers(target: Target, stop: threading.Event, connections: int = 64, interval: float = 1.0) -> None:
     """Slowloris: `connections` requests whose head arrives one byte per `interval`, never finished."""
     head = b"GET /healthz HTTP/1.1\r\nHost: hostile\r\nX-Padding: " + b"a" * 10_000
-    return _dribble(target, stop, [head] * connections, interval)
+    _dribble(target, stop, [head] * connections, interval)
 
 
-def slow_body(target: Target, stop: threading.Event, connections: int = 64, interval: float = 1.0) -> int:
+def slow_body(target: Target, stop: threading.Event, connections: int = 64, interval: float = 1.0) -> None:
     """Whole request heads declaring a 1,000-byte body, then that body one byte per `interval`."""
     head = (
         b"POST /api/vote HTTP/1.1\r\nHost: hostile\r\n"
         b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
     )
     body = b"v" * 1000
-    return _dribble(target, stop, [head + body] * connections, interval, sent_whole=len(head))
+    _dribble(target, stop, [head + body] * connections, interval, sent_whole=len(head))
 
 
-def idle_keepalive(target: Target, stop: threading.Event, connections: int = 400) -> int:
+def idle_keepalive(target: Target, stop: threading.Event, connections: int = 400) -> None:
     """`connections` idle connections: half after one kept-alive request, half that never send a byte."""
     with ExitStack() as cleanup:
         for index in range(connections):
@@ -74,12 +73,11 @@ def idle_keepalive(target: Target, stop: threading.Event, connections: int = 400
                 sock.sendall(HEALTH_REQUEST + b"\r\n")
                 sock.recv(65536)
         stop.wait()
-    return connections
 
 
 def _dribble(
     target: Target, stop: threading.Event, payloads: list[bytes], interval: float, sent_whole: int = 0
-) -> int:
+) -> None:
     """Send each payload's first `sent_whole` bytes at once, then one byte per payload per `interval`."""
     with ExitStack() as cleanup:
         sockets = [cleanup.enter_context(target.connect()) for _ in payloads]
@@ -95,10 +93,9 @@ def _dribble(
                         offsets[index] += 1
                     except OSError:  # the server gave up on this one (its request deadline): fine
                         offsets[index] = -1
-    return len(payloads)
 
 
-PATTERNS: dict[str, Callable[[Target, threading.Event], int]] = {
+PATTERNS: dict[str, Callable[[Target, threading.Event], None]] = {
     "hold-after-close": hold_after_close,
     "slow-headers": slow_headers,
     "slow-body": slow_body,

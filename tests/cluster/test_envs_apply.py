@@ -118,3 +118,36 @@ def test_what_only_pods_show_is_reported(broken_findings: dict[str, list], case:
     reported = [(f.kind, f.name, f.rule, f.message) for f in broken_findings[case]]
     assert [row[:3] for row in reported] == [(kind, f"apply-{case}/{name}", "apply/unavailable")], reported
     assert expected.lower() in reported[0][3].lower()
+
+
+JOB = {
+    "apiVersion": "batch/v1",
+    "kind": "Job",
+    "metadata": {"name": "migrate", "namespace": "voting-dev"},
+    "spec": {
+        "backoffLimit": 0,
+        "template": {
+            "spec": {
+                "restartPolicy": "Never",
+                "automountServiceAccountToken": False,
+                "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [
+                    {
+                        "name": "migrate",
+                        "image": "registry.example.com/voting/worker:1.0.0",
+                        "securityContext": {
+                            "allowPrivilegeEscalation": False,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                    }
+                ],
+            }
+        },
+    },
+}
+
+
+@pytest.mark.slow
+def test_a_job_counts_as_available_once_complete(kube: KubeClient) -> None:
+    """kwok completes Job pods as a kubelet would; the wait then reports nothing."""
+    assert _deploy(kube, "dev", [JOB], "apply-job") == []

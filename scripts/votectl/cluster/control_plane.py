@@ -131,8 +131,8 @@ class LocalCluster:
             self._provisioner.join(timeout=5)
         # etcd (started first) stops last: an API server stopping gracefully still writes to it (its lease),
         # and with etcd gone it retries until it is killed, 10 s later. The others stop together.
-        names = list(self.processes)
-        for wave in (names[:0:-1], names[:1]):
+        names = list(self.processes)  # in start order: etcd first
+        for wave in (names[1:][::-1], names[:1]):
             for name in wave:
                 self.processes[name].terminate()
             for name in wave:

@@ -145,7 +145,7 @@ def _available(client: KubeClient, workload: Workload) -> tuple[bool, str, bool]
         if any(
             c.get("type") == "Complete" and c.get("status") == "True" for c in status.get("conditions") or []
         ):
-            return True, ""
+            return True, "", False
     elif workload.kind == "Rollout":
         if status.get("phase") == "Healthy" and generation_seen:
             return True, "", False

@@ -75,7 +75,8 @@ class PolicyResult:
 def evaluate(
     objects: list[dict], env: str, source: str | None = None, engine: str = "regopy"
 ) -> PolicyResult:
-    """Evaluate every policy over `objects` with `env`'s rules; `source` labels findings (default: env)."""
+    """Evaluate every policy over `objects` with `env`'s rules; `source` labels findings (default: env).
+    `engine` is "regopy" (in process) or "opa" (the built binary; see gate_engine)."""
     documents = [{"path": source or env, "contents": objects}]
     if engine == "opa":
         denies, in_force = _opa_results(documents, env)

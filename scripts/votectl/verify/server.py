@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -86,9 +86,8 @@ def server_findings(client: KubeClient, env: Env, objects: list[dict], throwaway
     if problem:
         return [Finding(env.name, "Namespace", env.namespace, "server/namespace", problem)]
     workloads = list(Index(objects).workloads())
+    accounts = _service_accounts(client, env)
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        # first in the queue, so the pod checks that wait for it never wait on a task not yet started
-        accounts = pool.submit(_service_accounts, client, env)
         applied = [pool.submit(client.apply, obj, True, env.namespace) for obj in objects]
         pods = [pool.submit(_pod_check, client, env, *item, accounts) for item in workloads]
         findings = []
@@ -100,8 +99,9 @@ def server_findings(client: KubeClient, env: Env, objects: list[dict], throwaway
 
 
 def _service_accounts(client: KubeClient, env: Env) -> frozenset[str]:
+    """The accounts the namespace has: one list instead of a lookup per pod check."""
     answer = client.get(f"/api/v1/namespaces/{env.namespace}/serviceaccounts")
-    items = answer.body.get("items") or [] if answer.ok else []
+    items = (answer.body.get("items") or []) if answer.ok else []
     return frozenset(str((item.get("metadata") or {}).get("name")) for item in items)
 
 
@@ -137,12 +137,12 @@ def _prepare_namespace(client: KubeClient, env: Env, throwaway: bool) -> str | N
 
 
 def _pod_check(
-    client: KubeClient, env: Env, workload: dict, template: dict, accounts: Future[frozenset[str]]
+    client: KubeClient, env: Env, workload: dict, template: dict, accounts: frozenset[str]
 ) -> Answer:
     """Dry-run create the Pod this workload's controller would create from its template."""
     spec: dict = copy.deepcopy(template["spec"]) if isinstance(template.get("spec"), dict) else {}
     # Admission looks the service account up; a dry run created none, and Pod Security does not depend on it.
-    if (spec.get("serviceAccountName") or "default") not in accounts.result():
+    if (spec.get("serviceAccountName") or "default") not in accounts:
         spec["serviceAccountName"] = "default"
     if workload.get("kind") == "StatefulSet":
         # The StatefulSet controller adds a volume per claim template (claim `<template>-<set>-<ordinal>`).
