@@ -16,10 +16,10 @@ from pathlib import Path
 
 from votectl.analysis.clock import VirtualClock
 from votectl.analysis.conditions import evaluate_result
-from votectl.analysis.expr_parser import parse
-from votectl.analysis.prometheus import PrometheusProvider
+from votectl.analysis.expr import parse
 from votectl.analysis.prometheus_server import PrometheusServer
-from votectl.analysis.run import AnalysisRunner
+from votectl.analysis.providers.prometheus import PrometheusProvider
+from votectl.analysis.reconcile import AnalysisRunner
 
 from bench.harness import write_result
 

@@ -12,7 +12,7 @@ import pytest
 from condition_cases import CASES
 from votectl.analysis.conditions import evaluate_result
 from votectl.analysis.errors import ExprError
-from votectl.analysis.expr_eval import evaluate
+from votectl.analysis.expr import evaluate
 from votectl.analysis.goformat import format_float, format_values
 
 NAN = math.nan

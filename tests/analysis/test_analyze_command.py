@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 from votectl.analysis.clock import RealClock
-from votectl.analysis.prometheus import PrometheusProvider
-from votectl.analysis.run import AnalysisRunner
+from votectl.analysis.providers.prometheus import PrometheusProvider
+from votectl.analysis.reconcile import AnalysisRunner
 from votectl.analysis.template import TEMPLATE_KINDS, load_template
 from votectl.cli import main
 from votectl.localstack.ports import free_port, wait_until

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from votectl.analysis.clock import VirtualClock
-from votectl.analysis.prometheus import PrometheusProvider
-from votectl.analysis.run import AnalysisRunner
+from votectl.analysis.providers.prometheus import PrometheusProvider
+from votectl.analysis.reconcile import AnalysisRunner
 from votectl.errors import VotectlError
 from votectl.rehearsal.binding import Hashes, Timing, bind_analysis
 from votectl.rehearsal.driver import load_rollout, pod_template_hashes, scrape_interval_for

@@ -1,6 +1,7 @@
 """AnalysisTemplate evaluation exactly as the Argo Rollouts controller does it, runnable on a laptop.
 
-Modules: expr_parser/expr_eval/expr_builtins/expr_values (the expr-lang subset), conditions (a
-measurement's verdict), args and spec (substitution and validation), prometheus (the provider), clock
-(real or virtual time), run (the AnalysisRunner loop), template (finding templates in rollouts/).
+Packages and modules: expr (the expr-lang subset), conditions (a measurement's verdict), args and spec
+(substitution and validation), providers (where measurements come from: providers.prometheus), clock
+(real or virtual time), reconcile (the AnalysisRunner loop), template (finding templates in rollouts/),
+prometheus_server (a local Prometheus to measure against).
 """

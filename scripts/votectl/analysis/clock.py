@@ -1,4 +1,4 @@
-"""Clocks for the run loop: real time, or virtual time that jumps to the next due measurement.
+"""Clocks for the reconcile loop: real time, or virtual time that jumps to the next due measurement.
 
 A virtual clock makes `--replay` (instant queries at t0 + k*interval from Prometheus history) and the
 tests run in milliseconds while keeping every timestamp the controller would have used.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from votectl.analysis.expr_eval import evaluate_bool
+from votectl.analysis.expr import evaluate_bool
 from votectl.analysis.phases import FAILED, INCONCLUSIVE, SUCCESSFUL
 
 

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from votectl.analysis.run import AnalysisRunner, Event
+from votectl.analysis.reconcile import AnalysisRunner, Event
 
 PHASE_STYLES = {"Successful": "green", "Failed": "red", "Error": "red", "Inconclusive": "yellow"}
 

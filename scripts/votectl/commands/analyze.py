@@ -45,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from votectl.analysis.clock import RealClock, VirtualClock
-    from votectl.analysis.prometheus import PrometheusProvider
+    from votectl.analysis.providers.prometheus import PrometheusProvider
+    from votectl.analysis.reconcile import AnalysisRunner
     from votectl.analysis.report import print_table, timeline_line, to_json
-    from votectl.analysis.run import AnalysisRunner
     from votectl.analysis.template import load_template, template_name
 
     template = load_template(args.template)

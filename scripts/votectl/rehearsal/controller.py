@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from votectl.analysis.run import AnalysisRunner
+from votectl.analysis.reconcile import AnalysisRunner
 from votectl.cluster.client import KubeClient
 from votectl.cluster.control_plane import ClusterOptions, LocalCluster
 from votectl.cluster.workloads import create_namespace
@@ -438,8 +438,8 @@ class ControllerRehearsal:
         first query, so the replay starts where the run really started and queries at the same moments
         (later measurements drift by the controller's query and requeue time, milliseconds)."""
         from votectl.analysis.clock import VirtualClock
-        from votectl.analysis.prometheus import PrometheusProvider
-        from votectl.analysis.run import AnalysisRunner
+        from votectl.analysis.providers.prometheus import PrometheusProvider
+        from votectl.analysis.reconcile import AnalysisRunner
 
         logged = _logged_queries(query_log)
         for run in self._analysis_runs():

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 
 from votectl.analysis import phases
 from votectl.analysis.clock import RealClock
-from votectl.analysis.prometheus import PrometheusProvider
-from votectl.analysis.run import AnalysisRunner
+from votectl.analysis.providers.prometheus import PrometheusProvider
+from votectl.analysis.reconcile import AnalysisRunner
 from votectl.rehearsal.binding import Hashes, Timing, bind_analysis
 from votectl.rehearsal.strategy import AnalysisRef, BlueGreenStrategy, CanaryStrategy, Rollout, Step
 from votectl.rehearsal.timeline import Timeline

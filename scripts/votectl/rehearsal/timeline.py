@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.text import Text
 
+from votectl.analysis.reconcile import Event
 from votectl.analysis.report import PHASE_STYLES
-from votectl.analysis.run import Event
 
 OUTCOME_STYLES = {"Promoted": "bold green", "Aborted": "bold red", "Paused": "bold yellow"}
 

@@ -1,6 +1,6 @@
 """Evaluate a parsed condition against `result`, with expr-lang semantics and no Python eval.
 
-Like expr-lang, a condition is first type-checked as a whole (expr_types), then evaluated: `&&`, `||`,
+Like expr-lang, a condition is first type-checked as a whole (checker), then evaluated: `&&`, `||`,
 `?:` and `??` short-circuit (so `len(result) > 0 && result[0] < 0.05` is safe on `[]`), predicates
 (`all(result, # < 0.05)` or `all(result, { # < 0.05 })`) bind `#` to each element, and run-time type
 errors (nil compared with a number, an index out of range) are raised where they happen. A vector
@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from votectl.analysis.errors import ExprError
-from votectl.analysis.expr_builtins import FUNCTIONS, RESULT_FUNCTIONS
-from votectl.analysis.expr_parser import (
+from votectl.analysis.expr.checker import check, result_type
+from votectl.analysis.expr.functions import FUNCTIONS, RESULT_FUNCTIONS
+from votectl.analysis.expr.parser import (
     Array,
     Binary,
     Call,
@@ -29,8 +30,7 @@ from votectl.analysis.expr_parser import (
     Unary,
     parse,
 )
-from votectl.analysis.expr_types import check, result_type
-from votectl.analysis.expr_values import (
+from votectl.analysis.expr.values import (
     Float64s,
     arithmetic,
     compare,

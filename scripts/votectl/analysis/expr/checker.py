@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from votectl.analysis.errors import ExprError
-from votectl.analysis.expr_parser import (
+from votectl.analysis.expr.parser import (
     Array,
     Binary,
     Call,
@@ -193,7 +193,7 @@ class _Checker:
         if node.name in _FLOAT_ARGUMENT and types:
             if types[0].kind not in ("float", "int", "any"):
                 raise ExprError(f"cannot use {types[0]} as argument (type float64) to call {node.name}")
-            if types[0].kind == "int":  # allowed: its int literals become floats (expr_eval._floatify)
+            if types[0].kind == "int":  # allowed: its int literals become floats (evaluation._floatify)
                 self.floated.add(id(node))
             return BOOL
         if node.name in _ONE_ARRAY:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from votectl.analysis.errors import ExprError
-from votectl.analysis.expr_values import (
+from votectl.analysis.expr.values import (
     INT_MIN,
     arithmetic,
     compare,
@@ -147,7 +147,7 @@ def _end(name: str, position: int) -> Callable[..., Any]:
 
 def _float_test(name: str, test: Callable[[float], bool]) -> Callable[..., bool]:
     """isNaN/isInf take a float64 and nothing else at run time (int literals in the argument were made
-    floats when compiled, see expr_eval)."""
+    floats when compiled, see evaluation)."""
 
     def apply(*args: Any) -> bool:
         _arity(name, args, 1)

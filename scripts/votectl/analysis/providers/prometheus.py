@@ -8,31 +8,17 @@ at the measurement's time (`time=`), which is what lets `--replay` re-judge a pa
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
 from votectl.analysis.errors import ProviderError
 from votectl.analysis.goformat import format_float, format_values
+from votectl.analysis.providers import QueryResult
 from votectl.analysis.spec import MetricSpec
 
 DEFAULT_TIMEOUT_SECONDS = 30
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    """What a provider hands to the conditions (`result`) and what the measurement stores (`value`)."""
-
-    value: str
-    result: float | list[float]
-
-
-class Provider(Protocol):
-    """Anything that can take one measurement of a metric at a given (possibly past) time."""
-
-    def query(self, metric: MetricSpec, at: float) -> QueryResult: ...
 
 
 class PrometheusProvider:

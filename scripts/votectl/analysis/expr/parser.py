@@ -18,7 +18,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from votectl.analysis.errors import ExprError
-from votectl.analysis.expr_values import INT_MAX, parse_go_float, parse_go_int
+from votectl.analysis.expr.values import INT_MAX, parse_go_float, parse_go_int
 
 GRAMMAR = r"""
 ?start: expr

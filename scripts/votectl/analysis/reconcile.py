@@ -25,7 +25,7 @@ from votectl.analysis.args import resolve_args, substitute
 from votectl.analysis.clock import Clock
 from votectl.analysis.conditions import evaluate_result
 from votectl.analysis.errors import ExprError, ProviderError, SpecError
-from votectl.analysis.prometheus import Provider
+from votectl.analysis.providers import Provider
 from votectl.analysis.spec import MetricSpec, build_metrics, object_list, require_finite
 
 ERROR_RETRY_INTERVAL = 10.0  # seconds; DefaultErrorRetryInterval

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from votectl.analysis.clock import VirtualClock
-from votectl.analysis.prometheus import PrometheusProvider
-from votectl.analysis.run import AnalysisRunner, Event
+from votectl.analysis.providers.prometheus import PrometheusProvider
+from votectl.analysis.reconcile import AnalysisRunner, Event
 
 pytestmark = pytest.mark.prometheus
 
