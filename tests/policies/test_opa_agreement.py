@@ -79,7 +79,7 @@ def _regopy(document: Document) -> tuple[list[dict], Outcome]:
     objects = document.objects()
     result = evaluate(objects, document.env)
     findings = frozenset((f.rule, f.kind, f.name, f.message) for f in result.findings)
-    return objects, Outcome(findings, tuple(result.exceptions))
+    return objects, Outcome(findings, tuple(result.exemptions))
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ def test_valid_exemption_is_listed_and_suppresses_only_its_object():
     )
     result = evaluate(objects, "prod")
     assert result.findings == []
-    assert result.exceptions == [
+    assert result.exemptions == [
         Exemption("Deployment", "voting-prod/web", ("SEC-002",), "cache in /app; #42", "2099-12-31")
     ]
 
@@ -55,7 +55,7 @@ def test_valid_exemption_is_listed_and_suppresses_only_its_object():
 )
 def test_invalid_exemption_is_not_in_force_and_is_flagged(annotations, rule):
     result = evaluate(_app_with_writable_root(annotations), "prod")
-    assert result.exceptions == []
+    assert result.exemptions == []
     flagged = {(finding.rule, finding.kind, finding.name) for finding in result.findings}
     assert flagged == {(rule, "Deployment", "voting-prod/web"), ("SEC-002", "Deployment", "voting-prod/web")}
 
@@ -147,7 +147,7 @@ def test_the_opa_binary_and_regopy_give_the_same_result(bundle: str, env: str):
     objects += [*load_bundle(bundle), {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "stray"}}]
     by_opa, by_regopy = evaluate(objects, env, engine="opa"), evaluate(objects, env, engine="regopy")
     assert by_opa == by_regopy
-    assert by_opa.findings and by_opa.exceptions
+    assert by_opa.findings and by_opa.exemptions
 
 
 def test_the_gate_takes_opa_once_built_unless_told_otherwise(monkeypatch):

@@ -30,7 +30,7 @@ def test_env_passes_every_policy(rendered):
 def test_each_exemption_is_needed(rendered):
     """Without its annotations, an exempted object violates exactly the policies the exemption names."""
     env, objects = rendered
-    for exemption in evaluate(objects, env).exceptions:
+    for exemption in evaluate(objects, env).exemptions:
         stripped = copy.deepcopy(objects)
         for obj in stripped:
             if (obj["kind"], f"{obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}") == (

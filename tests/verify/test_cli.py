@@ -55,7 +55,7 @@ def test_json_format(capsys, crd_schema_dir, manifests) -> None:
     assert code == 1
     assert report["ok"] is False
     assert report["envs"] == [{"env": "files", "rules": "prod", "objects": 22}]
-    assert report["exceptions"] == []
+    assert report["exemptions"] == []
     assert {(f["env"], f["rule"], f["severity"]) for f in report["findings"]} == {
         ("files", "crossref/analysis-args", "error"),
         ("files", "schema", "error"),
@@ -63,12 +63,12 @@ def test_json_format(capsys, crd_schema_dir, manifests) -> None:
     }
 
 
-def test_exceptions_in_force_are_reported(capsys, crd_schema_dir, manifests) -> None:
+def test_exemptions_in_force_are_reported(capsys, crd_schema_dir, manifests) -> None:
     exempted = str(manifests["exempted-tag"])
     code, out, _ = verify(capsys, crd_schema_dir, "--format", "json", "--files", exempted)
     report = json.loads(out)
     assert (code, report["ok"], report["findings"]) == (0, True, [])
-    assert report["exceptions"] == [
+    assert report["exemptions"] == [
         {
             "kind": "Rollout",
             "name": "voting-fixture/vote",
@@ -78,8 +78,8 @@ def test_exceptions_in_force_are_reported(capsys, crd_schema_dir, manifests) -> 
         }
     ]
     code, out, _ = verify(capsys, crd_schema_dir, "--files", str(manifests["exempted-tag"]))
-    assert "exceptions in force" in out and "hotfix build awaiting its signed digest" in out
-    assert "verify OK: files: 11 objects, 0 errors, 0 warnings/info, 1 exceptions in force" in out
+    assert "exemptions in force" in out and "hotfix build awaiting its signed digest" in out
+    assert "verify OK: files: 11 objects, 0 errors, 0 warnings/info, 1 exemptions in force" in out
 
 
 def test_junit_format(capsys, crd_schema_dir, manifests) -> None:

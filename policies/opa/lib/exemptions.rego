@@ -1,4 +1,4 @@
-# Exceptions: an object opts out of named policies with three annotations, e.g.
+# Exemptions: an object opts out of named policies with three annotations, e.g.
 #   policy.votingplatform.io/exempt: "IMG-003,SEC-002"
 #   policy.votingplatform.io/exempt-reason: "vendor image writes to /var/cache; tracked in #123"
 #   policy.votingplatform.io/exempt-until: "2027-01-31"

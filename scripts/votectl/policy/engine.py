@@ -69,7 +69,7 @@ class PolicyResult:
     """The violations not covered by an exemption, and the exemptions in force (the report lists both)."""
 
     findings: list[Finding]
-    exceptions: list[Exemption]
+    exemptions: list[Exemption]
 
 
 def evaluate(
@@ -83,7 +83,7 @@ def evaluate(
     else:
         denies, in_force = _regopy_results(documents, env)
     findings = sorted(_finding(source or env, deny) for deny in denies)
-    return PolicyResult(findings=findings, exceptions=sorted(_exemption(item) for item in in_force))
+    return PolicyResult(findings=findings, exemptions=sorted(_exemption(item) for item in in_force))
 
 
 def gate_engine() -> str:

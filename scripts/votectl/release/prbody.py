@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from votectl.release.gate import GateResult
 from votectl.release.images import Change
+from votectl.release.verify_tree import GateResult
 
 ROLLOUT_NAMESPACE = "voting-{env}"
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from votectl.errors import VotectlError
-from votectl.release import gate, prbody, trailers
+from votectl.release import prbody, trailers, verify_tree
 from votectl.release.git import Git
 from votectl.release.github import GitHub, PullRequest, RepoId, parse_remote, token_from_env
 from votectl.release.images import Change, ImageRef, images_path, short_digest, write_refs
@@ -37,7 +37,7 @@ class Proposal:
     def message(self) -> str:
         return trailers.compose(self.env, list(self.changes), self.source, self.rollback_of)
 
-    def body(self, result: gate.GateResult) -> str:
+    def body(self, result: verify_tree.GateResult) -> str:
         if self.rollback_of:
             return prbody.rollback_body(self.env, self.rollback_of, self.changes, result)
         return prbody.promotion_body(self.env, str(self.source), self.changes, result)
@@ -69,7 +69,7 @@ def publish(ws: Workspace, target: Target, proposal: Proposal, options: Options,
     repo, github, existing = _pull_request_side(target, proposal, options)
     with ws.git.worktree(ws.head) as tree:
         (tree.cwd / path).write_text(new_text)
-        result = gate.verify(tree.cwd, proposal.env)
+        result = verify_tree.run(tree.cwd, proposal.env)
         out.write(f"gate: `{result.command}` passed: {result.summary}\n")
         push = _Push.prepare(tree, target.remote, proposal, path)
         push.run(out)
@@ -104,7 +104,11 @@ def _pull_request_side(
 
 
 def _open_or_update(
-    github: GitHub, existing: PullRequest | None, proposal: Proposal, base: str, result: gate.GateResult
+    github: GitHub,
+    existing: PullRequest | None,
+    proposal: Proposal,
+    base: str,
+    result: verify_tree.GateResult,
 ) -> PullRequest:
     title = proposal.message.splitlines()[0]
     body = proposal.body(result)

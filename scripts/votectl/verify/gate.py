@@ -25,7 +25,7 @@ class EnvResult:
     rules: str  # whose policy rules applied (the env itself, or --env for files)
     objects: list[tuple[str, str]]  # (kind, name) of every object checked
     findings: list[Finding]
-    exceptions: list[Exemption] = field(default_factory=list)
+    exemptions: list[Exemption] = field(default_factory=list)
 
 
 @dataclass
@@ -37,8 +37,8 @@ class Report:
         return [finding for result in self.results for finding in result.findings]
 
     @property
-    def exceptions(self) -> list[Exemption]:
-        return [exception for result in self.results for exception in result.exceptions]
+    def exemptions(self) -> list[Exemption]:
+        return [exemption for result in self.results for exemption in result.exemptions]
 
     @property
     def ok(self) -> bool:
@@ -69,7 +69,7 @@ def check_objects(
     ]
     findings += [_finding(env, obj, rule, message) for obj, rule, message in cross_check(objects)]
     findings += [_finding(env, obj, rule, message) for obj, rule, message in api_checks(objects)]
-    exceptions: list[Exemption] = []
+    exemptions: list[Exemption] = []
     invalid = sum(bool(messages) for messages in schema_errors)
     if policies and invalid:
         # Rego policies assume well-formed objects (malformed ones can break the engine), and leaving the
@@ -81,8 +81,8 @@ def check_objects(
 
         result = evaluate(objects, rules, source=env, engine=gate_engine())
         findings += result.findings
-        exceptions = list(result.exceptions)
-    return EnvResult(env, rules, [_label(obj) for obj in objects], sorted(set(findings)), exceptions)
+        exemptions = list(result.exemptions)
+    return EnvResult(env, rules, [_label(obj) for obj in objects], sorted(set(findings)), exemptions)
 
 
 def _start_up(store: SchemaStore, policies: bool) -> None:

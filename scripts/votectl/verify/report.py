@@ -19,7 +19,7 @@ def summary(report: Report) -> str:
     verdict = "OK" if report.ok else "FAILED"
     return (
         f"verify {verdict}: {envs}: {objects} objects, {errors} errors, {others} warnings/info, "
-        f"{len(report.exceptions)} exceptions in force"
+        f"{len(report.exemptions)} exemptions in force"
     )
 
 
@@ -31,7 +31,7 @@ def to_json(report: Report) -> str:
                 for result in report.results
             ],
             "findings": [finding.as_dict() for finding in report.findings],
-            "exceptions": [asdict(exception) for exception in report.exceptions],
+            "exemptions": [asdict(exemption) for exemption in report.exemptions],
             "ok": report.ok,
         },
         indent=2,
@@ -63,7 +63,7 @@ def to_junit(report: Report) -> str:
 
 
 def print_table(report: Report) -> None:
-    """A table per env with findings, then the exceptions in force, then the one-line summary."""
+    """A table per env with findings, then the exemptions in force, then the one-line summary."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -87,18 +87,18 @@ def print_table(report: Report) -> None:
                 Text(finding.message),
             )
         console.print(table)
-    if report.exceptions:
-        exceptions = Table(title=Text("exceptions in force"), title_justify="left")
+    if report.exemptions:
+        exemptions = Table(title=Text("exemptions in force"), title_justify="left")
         for column in ("kind/name", "policies", "until", "reason"):
-            exceptions.add_column(column, overflow="fold")
-        for item in report.exceptions:
-            exceptions.add_row(
+            exemptions.add_column(column, overflow="fold")
+        for item in report.exemptions:
+            exemptions.add_row(
                 Text(f"{item.kind}/{item.name}"),
                 Text(", ".join(item.policies)),
                 Text(item.until),
                 Text(item.reason),
             )
-        console.print(exceptions)
+        console.print(exemptions)
     console.print(
         summary(report), style="bold green" if report.ok else "bold red", markup=False, soft_wrap=True
     )

@@ -58,7 +58,7 @@ def verify_envs_on_server(envs: list[str], store: SchemaStore, kubeconfig: str |
                 findings = sorted(
                     {*checked.findings, *project_findings(env.name), *server[env.name].result()}
                 )
-                results.append(EnvResult(env.name, env.name, checked.objects, findings, checked.exceptions))
+                results.append(EnvResult(env.name, env.name, checked.objects, findings, checked.exemptions))
         return Report(results)
 
 

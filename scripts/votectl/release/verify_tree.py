@@ -1,4 +1,5 @@
-"""The verify gate on an edited tree: the same `votectl verify` developers and CI run, in that tree."""
+"""Runs the verify gate on an edited tree, as a child process: promote and rollback commit only what the
+same `votectl verify` developers and CI run accepts (the gate itself is votectl.verify.gate)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ class GateResult:
     summary: str  # the last line verify printed, quoted in the PR body
 
 
-def verify(tree: Path, env: str) -> GateResult:
+def run(tree: Path, env: str) -> GateResult:
     """Run verify as a child process in the edited tree; refuse when it finds anything.
 
     verify checks the checkout it runs in (votectl.repo); PYTHONPATH also makes the child run the tree's

@@ -1,5 +1,5 @@
-# Exceptions: an exemption that lacks a reason or a live expiry date exempts nothing and is itself flagged.
-package votingplatform.policies.exceptions
+# Exemptions: an exemption that lacks a reason or a live expiry date exempts nothing and is itself flagged.
+package votingplatform.policies.exemptions
 
 import rego.v1
 
