@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	# actionlint, zizmor, shellcheck, hadolint, yamllint, trivy config and trivy secret (offline, ~10 s).
-	$(BIN)/python tests/delivery/delivery_scanners.py
+	$(BIN)/votectl lint
 
 bench: install
 	$(BIN)/python -m bench

@@ -23,6 +23,8 @@ COMMANDS = (
     "rehearse",
     "engines",
     "cluster",
+    "lint",
+    "smoke",
 )
 
 

@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 import yaml
-from delivery_scanners import ROOT, tool
+from delivery_fixtures import ROOT
+from votectl.delivery.scanners import tool
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,9 @@ import re
 import shlex
 
 import pytest
-import smoke
 from delivery_fixtures import as_path, run_steps, task_steps
-from delivery_scanners import SCANNERS
 from votectl.cli import build_parser
+from votectl.delivery.scanners import SCANNERS
 
 # Sample values for the shell variables the scripts pass, so the parsers see realistic arguments.
 SAMPLES = {
@@ -70,7 +69,7 @@ def commands(tekton_objects: list[dict], workflows: dict[str, dict]) -> list[tup
 
 def test_votectl_invocations_parse(commands: list[tuple[str, list[str]]]) -> None:
     invocations = calls(commands, "votectl")
-    assert {args[0] for _, args in invocations} >= {"verify", "promote"}
+    assert {args[0] for _, args in invocations} >= {"verify", "promote", "lint", "smoke"}
     for where, args in invocations:
         try:
             build_parser().parse_args(args)
@@ -85,18 +84,29 @@ def test_promotion_to_dev_passes_the_built_digest(commands: list[tuple[str, list
         assert args[args.index("--digest") + 1] == SAMPLES["DIGEST"]
 
 
-def test_scanner_script_names_exist(commands: list[tuple[str, list[str]]]) -> None:
-    invocations = calls(commands, "delivery_scanners.py")
+def votectl_calls(commands: list[tuple[str, list[str]]], subcommand: str) -> list[tuple[str, list[str]]]:
+    """(where, arguments after the subcommand) of every `votectl SUBCOMMAND ...`."""
+    return [(where, args[1:]) for where, args in calls(commands, "votectl") if args[:1] == [subcommand]]
+
+
+def test_lint_scanner_names_exist(commands: list[tuple[str, list[str]]]) -> None:
+    invocations = votectl_calls(commands, "lint")
     assert invocations
     for where, args in invocations:
         assert set(args) <= set(SCANNERS), f"{where}: unknown scanners {set(args) - set(SCANNERS)}"
 
 
-def test_smoke_script_arguments_parse(commands: list[tuple[str, list[str]]]) -> None:
-    invocations = calls(commands, "smoke.py")
+def test_smoke_arguments_parse(commands: list[tuple[str, list[str]]]) -> None:
+    invocations = votectl_calls(commands, "smoke")
     assert invocations
     for _, args in invocations:
-        smoke.build_parser().parse_args(args)
+        build_parser().parse_args(["smoke", *args])
+
+
+def test_make_lint_runs_every_scanner() -> None:
+    recipe = re.search(r"^lint:.*\n((?:\t.*\n)+)", as_path("Makefile").read_text(), re.MULTILINE)
+    assert recipe
+    assert "\t$(BIN)/votectl lint\n" in recipe.group(1)
 
 
 def test_make_targets_exist(commands: list[tuple[str, list[str]]]) -> None:

@@ -3,9 +3,13 @@ can run here (the HEALTHCHECK command against a real HTTP server, Prometheus' co
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from delivery_fixtures import (
     DIGEST_PINNED,
+    ROOT,
     SERVICES,
     as_path,
     dockerfile,
@@ -20,7 +25,9 @@ from delivery_fixtures import (
     healthcheck_command,
     load_yaml,
 )
+from votectl.cli import build_parser
 from votectl.engines.build import path as engine_path
+from votectl.localstack.ports import free_port
 
 
 @pytest.mark.parametrize("service", sorted(SERVICES))
@@ -149,9 +156,45 @@ def test_prometheus_config_is_valid() -> None:
 def test_test_compose_runs_the_smoke_test_after_the_stack_is_healthy(compose: dict) -> None:
     e2e = load_yaml("docker-compose.test.yml")["services"]["e2e"]
     assert DIGEST_PINNED.search(e2e["image"])
-    assert "tests/delivery/smoke.py" in " ".join(e2e["command"])
+    command = " ".join(e2e["command"])
+    assert "-m votectl smoke " in command
+    build_parser().parse_args(shlex.split(command[command.index("-m votectl smoke ") + len("-m votectl ") :]))
+    # votectl comes from the mounted source, not from an installed project.
+    assert e2e["environment"]["PYTHONPATH"] == "/src/scripts"
+    assert "./scripts/votectl:/src/scripts/votectl:ro" in e2e["volumes"]
     for dependency, condition in e2e["depends_on"].items():
         assert dependency in compose["services"] and condition == {"condition": "service_healthy"}
+
+
+def imported_packages(code: str, *argv: str) -> set[str]:
+    """Top-level non-stdlib packages a fresh interpreter has imported after running `code`, with
+    scripts/ on PYTHONPATH as in the compose e2e container."""
+    probe = (
+        f"{code}\nimport json, sys\n"
+        "packages = {name.split('.')[0] for name in sys.modules} - set(sys.stdlib_module_names)\n"
+        "print(json.dumps(sorted(packages)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *argv],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "scripts")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+def test_smoke_needs_nothing_but_requests() -> None:
+    """The compose e2e container installs requests alone: `votectl smoke` must import nothing else."""
+    url = f"http://127.0.0.1:{free_port()}"
+    run_smoke = (
+        "import runpy\ntry:\n    runpy.run_module('votectl', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit:\n    pass"
+    )
+    smoke = imported_packages(run_smoke, "smoke", "--vote-url", url, "--result-url", url, "--timeout", "0.1")
+    assert smoke - imported_packages("import requests") == {"votectl"}
 
 
 def test_docker_compose_config_accepts_both_files() -> None:

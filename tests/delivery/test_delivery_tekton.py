@@ -17,8 +17,8 @@ from typing import ClassVar
 import jsonschema
 import kubernetes_validate
 import pytest
-from delivery_fixtures import DIGEST_PINNED, by_kind, pipeline_run_templates, task_steps
-from delivery_scanners import ROOT, tool
+from delivery_fixtures import DIGEST_PINNED, ROOT, by_kind, pipeline_run_templates, task_steps
+from votectl.delivery.scanners import tool
 
 TEKTON_KINDS = {"Task", "Pipeline", "PipelineRun", "TaskRun"}
 TRIGGERS_KINDS = {"EventListener", "TriggerBinding", "TriggerTemplate", "Trigger"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import subprocess
 
-from delivery_fixtures import as_path, run_steps
-from delivery_scanners import ROOT, tool
+from delivery_fixtures import ROOT, as_path, run_steps
+from votectl.delivery.scanners import tool
 
 SHA_PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 

@@ -13,7 +13,7 @@ import redis
 import requests
 from votectl.localstack import PostgresServer, RedisServer, ServiceProcess
 from votectl.localstack.ports import wait_until
-from votingclient import Voter, cast, expected_tallies, vote_plan, wait_for_tallies
+from votectl.votingclient import Voter, cast, expected_tallies, vote_plan, wait_for_tallies
 
 pytestmark = pytest.mark.slow
 

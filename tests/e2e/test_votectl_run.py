@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 from votectl.localstack import free_port
-from votingclient import Voter, wait_for_tallies
+from votectl.votingclient import Voter, wait_for_tallies
 
 pytestmark = pytest.mark.slow
 

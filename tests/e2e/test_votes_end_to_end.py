@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 import redis
 from votectl.localstack import ServiceProcess
-from votingclient import SseRecorder, cast, expected_tallies, tallies, vote_plan, wait_for_tallies
+from votectl.votingclient import SseRecorder, cast, expected_tallies, tallies, vote_plan, wait_for_tallies
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,8 @@
-"""HTTP helpers for end-to-end tests: voters with their own cookie jar, results, and the SSE stream."""
+"""HTTP client of the voting services: voters with their own cookie jar, results, and the SSE stream.
+
+`votectl smoke` votes and reads results with it; the end-to-end tests also plan, cast and watch votes.
+Only requests and the standard library, so the smoke test runs where nothing else is installed.
+"""
 
 from __future__ import annotations
 
