@@ -116,6 +116,7 @@ def main() -> dict:
         with _environment({**stack.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}):
             from vote.app import create_app
             from vote.queue import VoteQueue
+            from votingcommon.config import RedisSettings
             from votingcommon.connections import redis_client
 
             from bench.ceiling_app import create_app as create_ceiling
@@ -125,7 +126,7 @@ def main() -> dict:
             cookie = first.headers["Set-Cookie"].split(";", 1)[0]
             vote_us = request_cpu_us(vote.wsgi_app, cookie)
             ceiling_us = request_cpu_us(create_ceiling().wsgi_app, cookie)
-            enqueue_us = enqueue_cpu_us(VoteQueue(redis_client(stack.redis.url), "votes"))
+            enqueue_us = enqueue_cpu_us(VoteQueue(redis_client(RedisSettings(stack.redis.url)), "votes"))
     return write_result(
         "vote_cpu",
         {

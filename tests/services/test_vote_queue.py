@@ -11,6 +11,7 @@ import pytest
 import redis
 from flask import Flask
 from vote.queue import VoteQueue
+from votingcommon.config import RedisSettings
 from votingcommon.connections import redis_client
 from votingcommon.votes import Vote
 from werkzeug.exceptions import ServiceUnavailable
@@ -30,7 +31,7 @@ def _enqueue_all(queue: VoteQueue, thread: int, start: threading.Barrier) -> lis
 
 
 def test_concurrent_votes_each_get_their_own_entry(redis_url: str, redis_conn: redis.Redis) -> None:
-    queue = VoteQueue(redis_client(redis_url), "votes")
+    queue = VoteQueue(redis_client(RedisSettings(redis_url)), "votes")
     start = threading.Barrier(THREADS)
     with ThreadPoolExecutor(THREADS) as pool:
         results = [r for rs in pool.map(lambda t: _enqueue_all(queue, t, start), range(THREADS)) for r in rs]
@@ -48,7 +49,9 @@ def test_concurrent_votes_each_get_their_own_entry(redis_url: str, redis_conn: r
 
 
 def test_unreachable_redis_answers_every_waiting_request_with_503(closed_port: int) -> None:
-    queue = VoteQueue(redis_client(f"redis://127.0.0.1:{closed_port}/0", socket_timeout=0.5), "votes")
+    queue = VoteQueue(
+        redis_client(RedisSettings(f"redis://127.0.0.1:{closed_port}/0"), socket_timeout=0.5), "votes"
+    )
     start = threading.Barrier(8, timeout=20)  # a thread that fails before it must not hang the suite
 
     def attempt(thread: int) -> str:
@@ -68,7 +71,7 @@ def test_unreachable_redis_answers_every_waiting_request_with_503(closed_port: i
 
 def test_refused_command_is_a_503_then_the_queue_works(redis_url: str, redis_conn: redis.Redis) -> None:
     redis_conn.set("votes", "not a stream")  # XADD answers WRONGTYPE
-    queue = VoteQueue(redis_client(redis_url), "votes")
+    queue = VoteQueue(redis_client(RedisSettings(redis_url)), "votes")
     with Flask(__name__).test_request_context():
         with pytest.raises(ServiceUnavailable):
             queue.enqueue(_vote(1, 0))
@@ -78,7 +81,7 @@ def test_refused_command_is_a_503_then_the_queue_works(redis_url: str, redis_con
 
 
 def test_killed_connection_is_reopened_not_a_503(redis_url: str, redis_conn: redis.Redis) -> None:
-    queue = VoteQueue(redis_client(redis_url), "votes")
+    queue = VoteQueue(redis_client(RedisSettings(redis_url)), "votes")
     with Flask(__name__).test_request_context():
         first = queue.enqueue(_vote(1, 0))
         redis_conn.client_kill_filter(_type="normal", skipme=True)  # drops the queue's own connection

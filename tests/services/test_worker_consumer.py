@@ -37,7 +37,7 @@ def make_consumer(redis_url: str, database_url: str, stop: threading.Event) -> I
         pool = PgPool(database_url, "worker", size=2)
         pools.append(pool)
         consumer = Consumer(
-            config, VoteStream(redis.Redis.from_url(redis_url), config.stream, name), pool, stop
+            config, VoteStream(redis.Redis.from_url(redis_url), config.stream, name, config.redis), pool, stop
         )
         consumer.prepare()
         return consumer

@@ -31,7 +31,7 @@ def consumer(redis_url: str, database_url: str, stop: threading.Event) -> Iterat
     config = WorkerConfig.from_env(settings)
     pool = PgPool(database_url, "worker", size=2)
     client = redis.Redis.from_url(redis_url)
-    consumer = Consumer(config, VoteStream(client, config.stream, config.consumer), pool, stop)
+    consumer = Consumer(config, VoteStream(client, config.stream, config.consumer, config.redis), pool, stop)
     consumer.prepare()
     yield consumer
     pool.close()

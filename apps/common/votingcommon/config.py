@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 Env = Mapping[str, str]
@@ -67,6 +68,35 @@ def env_port(env: Env, name: str, default: int) -> int:
     return int(raw)
 
 
+@dataclass(frozen=True)
+class RedisSettings:
+    """Where the vote stream lives: one URL, or a Sentinel-monitored primary found through its sentinels.
+
+    `wait_replicas` is how many replicas must hold a write before it counts as done (Redis WAIT); it
+    defaults to one when sentinels are configured, since a failover promotes a replica and only what a
+    replica holds survives it.
+    """
+
+    url: str  # the primary's URL; with sentinels, only its password and database number are used
+    sentinels: tuple[tuple[str, int], ...] = ()
+    master_name: str = "voting"
+    sentinel_password: str = ""
+    wait_replicas: int = 0
+    wait_timeout_ms: int = 1000
+
+
+def redis_settings(env: Env) -> RedisSettings:
+    sentinels = _sentinel_addresses(env.get("REDIS_SENTINELS", ""))
+    return RedisSettings(
+        url=redis_url(env),
+        sentinels=sentinels,
+        master_name=env_str(env, "REDIS_SENTINEL_MASTER", "voting"),
+        sentinel_password=env.get("REDIS_SENTINEL_PASSWORD", ""),
+        wait_replicas=env_int(env, "REDIS_WAIT_REPLICAS", 1 if sentinels else 0, 0, 16),
+        wait_timeout_ms=env_int(env, "REDIS_WAIT_TIMEOUT_MS", 1000, 1, 60_000),
+    )
+
+
 def redis_url(env: Env) -> str:
     """REDIS_URL wins; otherwise the seed's REDIS_HOST/REDIS_PORT/REDIS_PASSWORD are assembled into one."""
     url = env.get("REDIS_URL", "").strip()
@@ -79,6 +109,19 @@ def redis_url(env: Env) -> str:
     password = env.get("REDIS_PASSWORD", "")
     auth = f":{quote(password, safe='')}@" if password else ""
     return f"redis://{auth}{host}:{port}/0"
+
+
+def _sentinel_addresses(raw: str) -> tuple[tuple[str, int], ...]:
+    """`host:port,host:port`; a sentinel's port defaults to 26379."""
+    addresses = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        host, _, port = item.rpartition(":") if ":" in item else (item, "", "26379")
+        if not host or not port.isdigit() or not 0 < int(port) <= 65535:
+            raise ConfigError("REDIS_SENTINELS", f"expected host:port[,host:port...], got {item!r}")
+        addresses.append((host, int(port)))
+    return tuple(addresses)
 
 
 def database_url(env: Env) -> str:

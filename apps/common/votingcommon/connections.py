@@ -12,21 +12,56 @@ import psycopg2.extensions
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 
+from votingcommon.config import RedisSettings
 from votingcommon.metrics import DB_CONNECTIONS_IN_USE
 
 _BROKEN = (psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
-def redis_client(url: str, socket_timeout: float = 5.0) -> redis.Redis:
-    """A client with short timeouts and two quick retries, so an outage turns into an error within ~2 s."""
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=2.0,
-        socket_timeout=socket_timeout,
-        health_check_interval=30,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+class NotReplicated(redis.RedisError):
+    """A write reached the primary but not enough replicas in time: it would not survive a failover."""
+
+
+def redis_client(settings: RedisSettings, socket_timeout: float = 5.0) -> redis.Redis:
+    """A client with short timeouts and two quick retries, so an outage turns into an error within ~2 s.
+
+    With sentinels, every (re)connection asks them for the current primary, and a connection that finds
+    its server demoted (READONLY) reconnects: a failover needs no restart, only the retry after it.
+    """
+    options: dict[str, Any] = {
+        "socket_connect_timeout": 2.0,
+        "socket_timeout": socket_timeout,
+        "health_check_interval": 30,
+        "retry": Retry(ExponentialBackoff(cap=0.2, base=0.02), 2),
+    }
+    if not settings.sentinels:
+        return redis.Redis.from_url(settings.url, **options)
+    primary = redis.connection.parse_url(settings.url)
+    sentinel = Sentinel(
+        list(settings.sentinels),
+        sentinel_kwargs={
+            "password": settings.sentinel_password or None,
+            "socket_connect_timeout": 1.0,
+            "socket_timeout": 1.0,
+        },
     )
+    return sentinel.master_for(
+        settings.master_name,
+        password=primary.get("password"),
+        username=primary.get("username"),
+        db=primary.get("db", 0),
+        **options,
+    )
+
+
+def replicas_acknowledged(reply: Any, wanted: int) -> None:
+    """Check a WAIT reply: raise NotReplicated when fewer than `wanted` replicas hold the writes."""
+    if isinstance(reply, Exception):
+        raise reply
+    if int(reply) < wanted:
+        raise NotReplicated(f"{int(reply)} of {wanted} replicas acknowledged the write in time")
 
 
 class PgPool:

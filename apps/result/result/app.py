@@ -21,7 +21,7 @@ def create_app(env: Env | None = None) -> Flask:
     config = ResultConfig.from_env(os.environ if env is None else env)
     app = Flask(__name__)
     pool = PgPool(config.database_url, "result", size=8)
-    install_common(app, "result", HealthProbe(redis_client(config.redis_url), pool))
+    install_common(app, "result", HealthProbe(redis_client(config.redis), pool))
     hub = TallyHub(config.database_url, pool, config.polls, config.refresh_interval)
     on_worker_stop(hub.close)
     app.extensions["tally_hub"] = hub  # for whoever runs the app in process (tests) to close it

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from votingcommon.config import Env, database_url, env_float, env_int, redis_url
+from votingcommon.config import Env, RedisSettings, database_url, env_float, env_int, redis_settings
 from votingcommon.faults import FaultSettings
 from votingcommon.polls import PollCatalog
 from votingcommon.pollsfile import polls_from_env
@@ -14,7 +14,7 @@ DEFAULT_THREADS = 32  # gunicorn threads per worker; each open SSE stream holds 
 
 @dataclass(frozen=True)
 class ResultConfig:
-    redis_url: str
+    redis: RedisSettings
     database_url: str
     polls: PollCatalog
     refresh_interval: float  # safety net: re-read tallies this often even if no notification arrives
@@ -24,7 +24,7 @@ class ResultConfig:
     @classmethod
     def from_env(cls, env: Env) -> ResultConfig:
         return cls(
-            redis_url=redis_url(env),
+            redis=redis_settings(env),
             database_url=database_url(env),
             polls=polls_from_env(env),
             refresh_interval=env_float(env, "RESULT_REFRESH_INTERVAL", 5.0, 0.1, 3600.0),

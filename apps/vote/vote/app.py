@@ -36,12 +36,12 @@ def create_app(env: Env | None = None) -> Flask:
         WTF_CSRF_CHECK_DEFAULT=False,  # the form views check their token themselves (vote.views)
     )
     app.session_interface = FormPageSessions()
-    client = redis_client(config.redis_url)
+    client = redis_client(config.redis)
     pool = PgPool(config.database_url, "vote", size=4)
     install_common(app, "vote", HealthProbe(client, pool))
     deps = VoteDeps(
         polls=config.polls,
-        queue=VoteQueue(client, config.stream),
+        queue=VoteQueue(client, config.stream, config.redis.wait_replicas, config.redis.wait_timeout_ms),
         cookies=VoterCookies(config.secret_key, secure=config.cookie_secure),
         faults=FaultInjector(config.faults),
         pool=pool,

@@ -7,7 +7,15 @@ import secrets
 from dataclasses import dataclass
 
 import limits
-from votingcommon.config import ConfigError, Env, database_url, env_bool, env_int, redis_url
+from votingcommon.config import (
+    ConfigError,
+    Env,
+    RedisSettings,
+    database_url,
+    env_bool,
+    env_int,
+    redis_settings,
+)
 from votingcommon.faults import FaultSettings
 from votingcommon.polls import PollCatalog
 from votingcommon.pollsfile import polls_from_env
@@ -26,7 +34,7 @@ MIN_SECRET_LENGTH = 16
 
 @dataclass(frozen=True)
 class VoteConfig:
-    redis_url: str
+    redis: RedisSettings
     database_url: str
     stream: str
     polls: PollCatalog
@@ -39,7 +47,7 @@ class VoteConfig:
     @classmethod
     def from_env(cls, env: Env) -> VoteConfig:
         return cls(
-            redis_url=redis_url(env),
+            redis=redis_settings(env),
             database_url=database_url(env),
             stream=stream_name(env),
             polls=polls_from_env(env),

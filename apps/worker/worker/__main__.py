@@ -35,7 +35,9 @@ def main() -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     # The blocking read must return before the socket times out.
-    client = redis_client(config.redis_url, socket_timeout=config.block_ms / 1000 + 5)
+    client = redis_client(
+        config.redis, socket_timeout=(config.block_ms + config.redis.wait_timeout_ms) / 1000 + 5
+    )
     pool = PgPool(config.database_url, "worker", size=2)
     try:
         server = start_status_server(config.bind, config.port, HealthProbe(client, pool))
@@ -45,7 +47,8 @@ def main() -> int:
         return 2
     log.info("consumer %s reading %s; status port %d", config.consumer, config.stream, server.server_port)
     try:
-        Consumer(config, VoteStream(client, config.stream, config.consumer), pool, stop).run()
+        stream = VoteStream(client, config.stream, config.consumer, config.redis)
+        Consumer(config, stream, pool, stop).run()
     finally:
         server.shutdown()
         pool.close()

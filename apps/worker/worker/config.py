@@ -6,13 +6,22 @@ import os
 import socket
 from dataclasses import dataclass
 
-from votingcommon.config import Env, database_url, env_int, env_port, env_str, log_level, redis_url
+from votingcommon.config import (
+    Env,
+    RedisSettings,
+    database_url,
+    env_int,
+    env_port,
+    env_str,
+    log_level,
+    redis_settings,
+)
 from votingcommon.votes import stream_name
 
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    redis_url: str
+    redis: RedisSettings
     database_url: str
     stream: str
     consumer: str
@@ -27,7 +36,7 @@ class WorkerConfig:
     @classmethod
     def from_env(cls, env: Env) -> WorkerConfig:
         return cls(
-            redis_url=redis_url(env),
+            redis=redis_settings(env),
             database_url=database_url(env),
             stream=stream_name(env),
             # Unique per process: a restarted worker is a new consumer and claims what the old one left.

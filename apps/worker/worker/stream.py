@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from votingcommon.config import RedisSettings
+from votingcommon.connections import replicas_acknowledged
 from votingcommon.votes import CONSUMER_GROUP, dead_letter_stream, parse_stream_id
 
 RawEntry = tuple[str, dict[bytes, bytes]]
@@ -19,12 +21,22 @@ class StreamStats:
 
 
 class VoteStream:
-    def __init__(self, client: redis.Redis, stream: str, consumer: str) -> None:
+    """With `settings.wait_replicas`, entries are handed out only once that many replicas hold them.
+
+    Every read travels with a WAIT on the same connection (the read itself is a write: it moves the
+    group's cursor and pending list, which replicas receive after the entries). A vote the worker applies
+    is then one a failover keeps, so a promoted replica never hands out stream ids below what PostgreSQL
+    already holds, and the newest-id-wins rule stays true across a failover.
+    """
+
+    def __init__(self, client: redis.Redis, stream: str, consumer: str, settings: RedisSettings) -> None:
         self._redis = client
         self._stream = stream
         self._dead = dead_letter_stream(stream)
         self._consumer = consumer
         self._claim_cursor = "0-0"
+        self._wait_replicas = settings.wait_replicas
+        self._wait_timeout_ms = settings.wait_timeout_ms
 
     def ensure_group(self) -> None:
         """Create the group at id 0 so votes queued before the first worker started are not skipped."""
@@ -44,9 +56,11 @@ class VoteStream:
 
     def claim_stale(self, min_idle_ms: int, count: int) -> tuple[list[RawEntry], bool]:
         """Take over entries another consumer left pending too long; True when the scan wrapped around."""
-        response = self._redis.xautoclaim(
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xautoclaim(
             self._stream, CONSUMER_GROUP, self._consumer, min_idle_ms, self._claim_cursor, count=count
         )
+        response = self._replicated(pipe)
         self._claim_cursor = _text(response[0])
         return _entries(response[1]), self._claim_cursor == "0-0"
 
@@ -105,10 +119,35 @@ class VoteStream:
         return None
 
     def _read(self, start: str, count: int, block_ms: int | None) -> list[RawEntry]:
-        response: Any = self._redis.xreadgroup(
-            CONSUMER_GROUP, self._consumer, {self._stream: start}, count=count, block=block_ms
-        )
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xreadgroup(CONSUMER_GROUP, self._consumer, {self._stream: start}, count=count, block=block_ms)
+        response: Any = self._replicated(pipe)
         return _entries(response[0][1]) if response else []
+
+    def _replicated(self, pipe: Any) -> Any:
+        """Run a one-read pipeline, adding the WAIT when replicas must hold what the read returns.
+
+        A short WAIT matters only when entries came back: they stay pending (delivered, not applied) and
+        the consumer reads its own pending entries again after the backoff.
+        """
+        if not self._wait_replicas:
+            return pipe.execute()[0]
+        pipe.execute_command("WAIT", self._wait_replicas, self._wait_timeout_ms)
+        response, acknowledged = pipe.execute(raise_on_error=False)
+        if isinstance(response, Exception):
+            raise response
+        if _has_entries(response):
+            replicas_acknowledged(acknowledged, self._wait_replicas)
+        return response
+
+
+def _has_entries(response: Any) -> bool:
+    """XREADGROUP answers [[stream, entries]] or nothing; XAUTOCLAIM answers [cursor, entries, ...]."""
+    if not response:
+        return False
+    if isinstance(response[0], (list, tuple)):
+        return bool(response[0][1])
+    return bool(response[1])
 
 
 def _entries(raw: list[tuple[Any, Any]]) -> list[RawEntry]:

@@ -15,6 +15,7 @@ from votectl.errors import VotectlError
 from votectl.localstack.stack import LocalStack, StackConfig
 
 DEFAULT_STATE_DIR = Path(".state")
+MAX_REDIS_REPLICAS = 4
 
 
 class _StopRequested(Exception):
@@ -34,7 +35,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=Path(os.environ.get("VOTECTL_STATE_DIR", DEFAULT_STATE_DIR)),
         help="where the embedded servers keep their data and the services their logs (default: .state)",
     )
+    parser.add_argument(
+        "--redis-replicas",
+        type=_replica_count,
+        default=0,
+        metavar="N",
+        help="run the embedded Redis as a primary with N replicas (1-4) and three sentinels, as the cluster "
+        "does, so a failover can be tried: kill the primary's redis-server (default: 0, one Redis)",
+    )
     parser.set_defaults(func=_run)
+
+
+def _replica_count(raw: str) -> int:
+    if not raw.isdigit() or not 0 <= int(raw) <= MAX_REDIS_REPLICAS:
+        raise argparse.ArgumentTypeError(f"expected 0 to {MAX_REDIS_REPLICAS}, got {raw!r}")
+    return int(raw)
 
 
 def _raise_stop(signum: int, frame: FrameType | None) -> None:
@@ -50,7 +65,7 @@ def _ignore_stop_signals() -> None:
 
 def _run(args: argparse.Namespace) -> int:
     console = Console(stderr=True, highlight=False)
-    config = StackConfig.from_env(os.environ, args.state_dir.resolve())
+    config = StackConfig.from_env(os.environ, args.state_dir.resolve(), args.redis_replicas)
     stack = LocalStack(config)
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGTERM, _raise_stop)
@@ -81,4 +96,12 @@ def _print_ready(console: Console, stack: LocalStack) -> None:
     print(f"vote    {services['vote'].url}", flush=True)
     print(f"result  {services['result'].url}", flush=True)
     print(f"worker  {services['worker'].url}/metrics", flush=True)
+    if (group := stack.redis_group) is not None:
+        primary, replicas = group.servers[0], group.servers[1:]
+        console.print(
+            f"redis primary on port {primary.port} (pid {primary.pid}), replicas on "
+            f"{', '.join(str(server.port) for server in replicas)}, sentinels on "
+            f"{', '.join(str(sentinel.port) for sentinel in group.sentinels)}: `kill -9 {primary.pid}` "
+            "tries a failover"
+        )
     console.print("Ctrl-C stops everything.")

@@ -42,14 +42,23 @@ class RedisServer:
     other local users out even though the server listens on loopback only.
     """
 
-    def __init__(self, data_dir: Path | str, port: int = 0) -> None:
+    def __init__(
+        self,
+        data_dir: Path | str,
+        port: int = 0,
+        password_file: Path | None = None,
+        extra_config: tuple[str, ...] = (),
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port(HOST)
-        self._process = ManagedProcess("redis", self.data_dir / "redis.log")
+        # Servers of one replication group share a password file (replicas authenticate with it too).
+        self._password_file = password_file or self.data_dir / "redis.password"
+        self._extra_config = extra_config
+        self._process = ManagedProcess(self.data_dir.name, self.data_dir / "redis.log")
 
     @property
     def password(self) -> str:
-        path = self.data_dir / "redis.password"
+        path = self._password_file
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch(mode=0o600)
@@ -108,6 +117,7 @@ class RedisServer:
                     # the AOF is the persistence; RDB snapshots would only add fork pauses
                     'save ""',
                     "loglevel notice",
+                    *self._extra_config,
                     "",
                 ]
             )

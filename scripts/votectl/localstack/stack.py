@@ -12,6 +12,7 @@ from pathlib import Path
 from votectl.errors import VotectlError
 from votectl.localstack.ports import port_in_use
 from votectl.localstack.postgres_server import PostgresServer
+from votectl.localstack.redis_sentinel import RedisSentinelGroup
 from votectl.localstack.redis_server import RedisServer
 from votectl.localstack.service import SERVICE_PORT_ENV, ServiceProcess
 
@@ -28,11 +29,13 @@ class StackConfig:
     state_dir: Path
     ports: Mapping[str, int]
     bind: str = "127.0.0.1"
+    redis_replicas: int = 0  # above 0: a primary, this many replicas and three sentinels instead of one Redis
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], state_dir: Path) -> StackConfig:
+    def from_env(cls, env: Mapping[str, str], state_dir: Path, redis_replicas: int = 0) -> StackConfig:
         ports = {name: _port(env, SERVICE_PORT_ENV[name], default) for name, default in DEFAULT_PORTS.items()}
-        return cls(state_dir=state_dir, ports=ports, bind=env.get("BIND", "").strip() or "127.0.0.1")
+        bind = env.get("BIND", "").strip() or "127.0.0.1"
+        return cls(state_dir=state_dir, ports=ports, bind=bind, redis_replicas=redis_replicas)
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -61,6 +64,7 @@ class LocalStack:
         self.env = dict(os.environ if env is None else env)
         self.services: dict[str, ServiceProcess] = {}
         self.embedded: list[str] = []
+        self.redis_group: RedisSentinelGroup | None = None
         self._running = ExitStack()
 
     def start(self) -> LocalStack:
@@ -99,6 +103,18 @@ class LocalStack:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    def _embedded_redis(self) -> dict[str, str]:
+        replicas = self.config.redis_replicas
+        if not replicas:
+            redis_server = RedisServer(self.config.state_dir / "redis")
+            self._running.callback(redis_server.stop)
+            self.embedded.append("redis")
+            return {"REDIS_URL": redis_server.start().url}
+        self.redis_group = RedisSentinelGroup(self.config.state_dir / "redis-sentinel", replicas)
+        self._running.callback(self.redis_group.stop)
+        self.embedded.append(f"redis (primary, {replicas} replicas, 3 sentinels)")
+        return self.redis_group.start().env()
+
     def _stop_services(self) -> None:
         for process in self.services.values():
             process.terminate()
@@ -117,10 +133,7 @@ class LocalStack:
         """Start embedded Redis/PostgreSQL when neither a URL nor a host is configured for them."""
         urls: dict[str, str] = {}
         if not (self.env.get("REDIS_URL") or self.env.get("REDIS_HOST")):
-            redis_server = RedisServer(self.config.state_dir / "redis")
-            self._running.callback(redis_server.stop)
-            urls["REDIS_URL"] = redis_server.start().url
-            self.embedded.append("redis")
+            urls.update(self._embedded_redis())
         if not (self.env.get("DATABASE_URL") or self.env.get("POSTGRES_HOST")):
             postgres_server = PostgresServer(self.config.state_dir / "postgres")
             self._running.callback(postgres_server.stop)
