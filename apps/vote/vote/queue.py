@@ -144,6 +144,9 @@ def _flatten(fields: dict[str, str]) -> list[str]:
 
 
 def _round_trip(connection: Any, payload: bytes, replies: int) -> list[Any]:
+    # connect() first (a no-op while connected): send_packed_command would reopen a dropped connection to
+    # the address it last had, while a Sentinel-managed connection's connect() asks for the current primary.
+    connection.connect()
     connection.send_packed_command([payload])
     results: list[Any] = []
     for _ in range(replies):

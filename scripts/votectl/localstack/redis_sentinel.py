@@ -21,9 +21,11 @@ from votectl.localstack.redis_server import HOST, RedisServer, redis_server_bina
 MASTER_NAME = "voting"
 SENTINELS = 3
 QUORUM = 2  # two of three sentinels must agree the primary is down: one sentinel's view is not enough
-# Local timings: the primary counts as down after 1 s without an answer (the cluster waits 5 s, where
-# a busy node or a short network blip must not trigger a failover).
-DOWN_AFTER_MS = 1000
+# Local timings: the primary counts as down after 2 s without an answer (the cluster waits 5 s, where a
+# busy node or a short network blip must not trigger a failover). Not less: sentinels ping once a second,
+# and with 1 s one late answer (a loaded machine, the fresh links after a failover) marks a healthy
+# primary down, which was seen here as a second, needless failover right after the first.
+DOWN_AFTER_MS = 2000
 FAILOVER_TIMEOUT_MS = 5000
 # A primary that cannot reach any replica within 10 s refuses writes, so a primary cut off from the
 # others (which sentinels may be replacing) stops accepting votes nobody will keep.
