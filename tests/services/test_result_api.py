@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from result.app import create_app
+from result.app import create_app, end_streams
 from servicetools import metric
 from votingcommon.connections import PgPool
 from votingcommon.votes import Vote
@@ -34,7 +34,7 @@ def cast(pool: PgPool, *votes: tuple[str, str], poll: str = "default") -> None:
 def app(service_env: dict[str, str], database_url: str) -> Iterator[Flask]:
     app = create_app({**service_env, "DATABASE_URL": database_url, "VOTE_OPTIONS": "Cats,Dogs,Birds"})
     yield app
-    app.extensions["tally_hub"].close()  # its listener stops instead of reconnecting to a dropped database
+    end_streams(app)  # its listener stops instead of reconnecting to a dropped database
 
 
 def counts(body: dict[str, Any]) -> list[tuple[str, int]]:
@@ -155,7 +155,7 @@ def test_streams_past_the_cap_get_503_until_one_ends(service_env: dict[str, str]
     assert again.status_code == 200
     for response in (held[1], again):
         response.close()
-    app.extensions["tally_hub"].close()
+    end_streams(app)
 
 
 def test_closed_hub_stops_its_listener(app: Flask, migrated: PgPool) -> None:
@@ -167,7 +167,7 @@ def test_closed_hub_stops_its_listener(app: Flask, migrated: PgPool) -> None:
         return [thread for thread in threading.enumerate() if thread.name == "tally-listener"]
 
     assert listeners()
-    app.extensions["tally_hub"].close()
+    end_streams(app)
     response.close()
     deadline = time.monotonic() + 15  # the listener wakes at least every RESULT_REFRESH_INTERVAL (5 s)
     while listeners() and time.monotonic() < deadline:
@@ -182,7 +182,7 @@ def test_injected_faults_count_as_errors(
     app = create_app({**service_env, "DATABASE_URL": database_url, "RESULT_FAULT_RATE": "1"})
     before = metric("vote_errors_total", service="result", reason="injected")
     response = app.test_client().get("/api/results")
-    app.extensions["tally_hub"].close()
+    end_streams(app)
     assert response.status_code == 500
     assert response.json == {"error": "injected fault"}
     assert metric("vote_errors_total", service="result", reason="injected") == before + 1

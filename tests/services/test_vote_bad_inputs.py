@@ -96,6 +96,7 @@ CASES: list[tuple[str, Send, int, bool]] = [
     ("form without option", form({}), 400, False),
     ("form with an oversized option", form({"option": "C" * 300}), 413, False),
     ("form with an oversized body", form({"option": "Cats", "padding": "x" * MAX_BODY_BYTES}), 413, False),
+    ("PUT on the form page", lambda client, _token: client.put("/", data={"option": "Cats"}), 405, False),
 ]
 
 

@@ -8,6 +8,7 @@ import psycopg2
 import pytest
 from flask.testing import FlaskClient
 from result.app import create_app as create_result_app
+from result.app import end_streams
 from uitools import POLLS_FILE, SECRET
 from vote.app import create_app as create_vote_app
 from votingcommon.store import migrate
@@ -32,7 +33,7 @@ def vote_client(ui_env: dict[str, str]) -> FlaskClient:
 def result_client(ui_env: dict[str, str]) -> Iterator[FlaskClient]:
     app = create_result_app(ui_env)
     yield app.test_client()
-    app.extensions["tally_hub"].close()
+    end_streams(app)
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ from gunicorn.glogging import Logger
 from votingcommon.config import ConfigError, Env, env_int, env_port, env_str, log_level
 from votingcommon.jsonlog import JsonFormatter, setup_logging
 
-_STOP_CALLBACKS: list[Callable[[], None]] = []
 SHM_DIR = "/dev/shm"  # noqa: S108  (a tmpfs, not a shared temp dir of predictable names)
 
 
@@ -41,6 +40,10 @@ class ServiceSpec:
     default_port: int
     default_threads: int
     prepare: Callable[[dict[str, str]], None]  # validates (and may complete) the environment in the master
+    # "module:function" called with the worker's app as soon as the worker is told to stop, before it waits
+    # for open requests: endless responses (SSE streams) end then instead of holding the shutdown for
+    # GRACEFUL_TIMEOUT. Imported in the worker, like app_factory.
+    on_stop: str | None = None
 
 
 def serve(spec: ServiceSpec) -> int:
@@ -86,7 +89,7 @@ def _gunicorn_options(spec: ServiceSpec, env: Env, level: str) -> dict[str, Any]
         # heartbeat files on tmpfs (the root filesystem of the containers is read-only)
         "worker_tmp_dir": SHM_DIR if os.access(SHM_DIR, os.W_OK) else None,
         "child_exit": _child_exit,
-        "post_worker_init": _announce_stop_signals,
+        "post_worker_init": partial(_announce_stop_signals, spec.on_stop) if spec.on_stop else None,
     }
 
 
@@ -136,21 +139,22 @@ class JsonGunicornLogger(Logger):
         self.error_log.propagate = False
 
 
-def on_worker_stop(callback: Callable[[], None]) -> None:
-    """Run `callback` as soon as this gunicorn worker is told to stop, before it waits for open requests:
-    endless responses (SSE streams) end then instead of holding the shutdown for GRACEFUL_TIMEOUT."""
-    _STOP_CALLBACKS.append(callback)
-
-
-def _announce_stop_signals(worker: Any) -> None:
+def _announce_stop_signals(on_stop: str, worker: Any) -> None:
+    """After the worker loaded its app (`worker.wsgi`): each stop signal runs on_stop before gunicorn's."""
+    stop = partial(_imported(on_stop), worker.wsgi)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
-        signal.signal(signum, partial(_stop_then, signal.getsignal(signum)))
+        signal.signal(signum, partial(_stop_then, stop, signal.getsignal(signum)))
 
 
-def _stop_then(gunicorn_handler: Any, signum: int, frame: Any) -> None:
-    for callback in _STOP_CALLBACKS:
-        callback()
+def _stop_then(stop: Callable[[], None], gunicorn_handler: Any, signum: int, frame: Any) -> None:
+    stop()
     gunicorn_handler(signum, frame)
+
+
+def _imported(reference: str) -> Any:
+    """The function a "module:function" reference names."""
+    module_name, _, function = reference.partition(":")
+    return getattr(importlib.import_module(module_name), function)
 
 
 def _child_exit(server: Any, worker: Any) -> None:
@@ -171,5 +175,4 @@ class _Application(BaseApplication):
                 self.cfg.set(key, value)
 
     def load(self) -> Any:
-        module_name, _, function = self._app_factory.partition(":")
-        return getattr(importlib.import_module(module_name), function)()
+        return _imported(self._app_factory)()

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -114,10 +114,26 @@ class RequestMetrics:
 
 
 def install_common(app: Flask, service: str, probe: HealthProbe) -> None:
+    """The app-wide error handlers answer what no blueprint's handler sees: the probes, and requests that
+    matched no route (404, 405), which belong to no blueprint (vote.pages claims its own URLs' 405s)."""
     app.wsgi_app = SecurityHeaders(RequestMetrics(app.wsgi_app, service))  # type: ignore[method-assign]
     app.register_error_handler(HTTPException, json_http_error)
     app.register_error_handler(Exception, unexpected_error)
     _add_health_routes(app, probe)
+
+
+def register_blueprints(app: Flask, service: str, deps: object, blueprints: Iterable[Blueprint]) -> None:
+    """vote and result alike: the views reach `deps` as `current_app.extensions[service]` (each service's
+    `deps()` accessor), not through closures, so the blueprints are plain modules shared by every app."""
+    app.extensions[service] = deps
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+
+
+def json_errors(blueprint: Blueprint) -> None:
+    """The blueprint answers its errors as `{"error": ...}` with werkzeug's status and headers."""
+    blueprint.register_error_handler(HTTPException, json_http_error)
+    blueprint.register_error_handler(Exception, unexpected_error)
 
 
 @lru_cache(maxsize=1024)
@@ -145,9 +161,14 @@ def json_http_error(err: HTTPException) -> BaseResponse:
 
 
 def unexpected_error(err: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.path)
-    mark_error("internal")
+    note_unexpected(err)
     return error_response(500, "internal error")
+
+
+def note_unexpected(err: Exception) -> None:
+    """Log a bug with its traceback and count it as an internal error, whatever the answer looks like."""
+    log.exception("unhandled error on %s %s", request.method, request.path, exc_info=err)
+    mark_error("internal")
 
 
 def _add_health_routes(app: Flask, probe: HealthProbe) -> None:

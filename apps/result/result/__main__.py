@@ -13,6 +13,7 @@ SPEC = ServiceSpec(
     default_port=4000,
     default_threads=DEFAULT_THREADS,
     prepare=prepare_environment,
+    on_stop="result.app:end_streams",
 )
 
 if __name__ == "__main__":

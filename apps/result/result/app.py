@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import os
+import threading
 
 from flask import Flask
 from votingcommon.config import Env
 from votingcommon.connections import PgPool, redis_client
 from votingcommon.faults import FaultInjector
 from votingcommon.health import HealthProbe
-from votingcommon.server import on_worker_stop
-from votingcommon.web import install_common
+from votingcommon.web import install_common, register_blueprints
 
+from result import api, pages, stream
 from result.config import ResultConfig
 from result.hub import TallyHub
-from result.views import register_views
+from result.views import SERVICE, ResultDeps
 
 
 def create_app(env: Env | None = None) -> Flask:
@@ -22,9 +23,18 @@ def create_app(env: Env | None = None) -> Flask:
     app = Flask(__name__)
     pool = PgPool(config.database_url, "result", size=8)
     install_common(app, "result", HealthProbe(redis_client(config.redis), pool))
-    hub = TallyHub(config.database_url, pool, config.polls, config.refresh_interval)
-    on_worker_stop(hub.close)
-    app.extensions["tally_hub"] = hub  # for whoever runs the app in process (tests) to close it
-    faults = FaultInjector(config.faults)
-    register_views(app, pool, config.polls, hub, config.max_streams, faults)
+    result_deps = ResultDeps(
+        pool=pool,
+        polls=config.polls,
+        hub=TallyHub(config.database_url, pool, config.polls, config.refresh_interval),
+        faults=FaultInjector(config.faults),
+        stream_slots=threading.BoundedSemaphore(config.max_streams),
+    )
+    register_blueprints(app, SERVICE, result_deps, (pages.bp, api.bp, stream.bp))
     return app
+
+
+def end_streams(app: Flask) -> None:
+    """The worker is stopping (the spec's on_stop), or a test is done with the app: every open SSE stream
+    ends now, and the hub's listener stops instead of reconnecting to a database that may be gone."""
+    app.extensions[SERVICE].hub.close()

@@ -10,14 +10,15 @@ from votingcommon.config import Env
 from votingcommon.connections import PgPool, redis_client
 from votingcommon.faults import FaultInjector
 from votingcommon.health import HealthProbe
-from votingcommon.web import install_common
+from votingcommon.web import install_common, register_blueprints
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from vote import api, pages
 from vote.config import VoteConfig
 from vote.queue import VoteQueue
 from vote.ratelimit import VoteRateLimit
 from vote.sessions import FormPageSessions
-from vote.views import VoteDeps, register_views
+from vote.views import SERVICE, VoteDeps
 from vote.voters import VoterCookies
 
 # A vote is a few dozen bytes; anything much larger is refused with 413 before it is parsed.
@@ -33,7 +34,7 @@ def create_app(env: Env | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.cookie_secure,
-        WTF_CSRF_CHECK_DEFAULT=False,  # the form views check their token themselves (vote.views)
+        WTF_CSRF_CHECK_DEFAULT=False,  # the form views check their token themselves (vote.pages)
     )
     app.session_interface = FormPageSessions()
     client = redis_client(config.redis)
@@ -48,7 +49,7 @@ def create_app(env: Env | None = None) -> Flask:
         rate_limit=VoteRateLimit(config.rate_limit),
         csrf=CSRFProtect(app),
     )
-    register_views(app, deps)
+    register_blueprints(app, SERVICE, deps, (pages.bp, api.bp))
     if config.trusted_proxies:
         # Behind the ingress the peer is the controller: take the voter's address from the hops we trust.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=config.trusted_proxies)  # type: ignore[method-assign]

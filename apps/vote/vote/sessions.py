@@ -11,7 +11,8 @@ _FORM_PAGE = re.compile(r"^/(polls/[^/]+)?$")
 
 
 def is_form_page(path: str) -> bool:
-    """`/` (the default poll) and `/polls/<id>`: the pages that carry a vote form."""
+    """`/` (the default poll) and `/polls/<id>`: the pages that carry a vote form (vote.pages). A pattern,
+    not the matched blueprint: Flask opens the session before it matches the request's route."""
     return bool(_FORM_PAGE.match(path))
 
 
