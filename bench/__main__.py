@@ -15,6 +15,7 @@ BENCHMARKS = (
     "freshness",
     "results_latency",
     "hostile_clients",
+    "redis_failover",
     "verify_bench",
     "policy_bench",
     "analyze_replay",

@@ -30,10 +30,12 @@ class BenchStack:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     _exit: ExitStack = field(default_factory=ExitStack)
 
-    def start(self, service: str, **env: str) -> ServiceProcess:
-        process = ServiceProcess(service, {**self.env, **env}, self.directory / f"{service}.log")
+    def start(self, service: str, name: str = "", **env: str) -> ServiceProcess:
+        """`name` tells apart several instances of one service (their logs and `services` keys)."""
+        name = name or service
+        process = ServiceProcess(service, {**self.env, **env}, self.directory / f"{name}.log")
         self._exit.callback(process.stop)
-        self.services[service] = process.start(timeout=60)
+        self.services[name] = process.start(timeout=60)
         return process
 
 

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import requests
@@ -29,6 +30,95 @@ class Voter:
 
     def vote(self, option: str) -> requests.Response:
         return self.session.post(f"{self.vote_url}/api/vote", json={"option": option}, timeout=10)
+
+
+# Faster than Retry-After (2 s), so an outage's length is measured to a tenth of a second.
+RETRY_PAUSE_SECONDS = 0.1
+
+
+@dataclass
+class Answer:
+    sent: float
+    done: float
+    status: int
+    retry_after: str | None
+
+
+@dataclass
+class VoterState:
+    voter: Voter
+    last_accepted: tuple[str, str] | None = None  # (stream id, option) of the last 202
+
+
+@dataclass
+class SteadyVoters:
+    """Threads of voters voting in turn; a refused vote is retried, as a browser's voter would, until
+    it is accepted, so every voter ends on an accepted choice."""
+
+    vote_url: str
+    options: Sequence[str]
+    threads: int = 6
+    voters_per_thread: int = 20
+    answers: list[Answer] = field(default_factory=list)
+    voters: list[VoterState] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._workers = [threading.Thread(target=self._run, args=(seed,)) for seed in range(self.threads)]
+
+    def start(self) -> SteadyVoters:
+        for worker in self._workers:
+            worker.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for worker in self._workers:
+            worker.join(60)
+
+    def accepted(self) -> int:
+        with self._lock:
+            return sum(answer.status == 202 for answer in self.answers)
+
+    def last_accepted(self) -> set[tuple[str, str]]:
+        """(stream id, option) of each voter's last accepted vote: what the tally must hold, exactly."""
+        return {state.last_accepted for state in self.voters if state.last_accepted is not None}
+
+    def seconds_to_first_accept(self, since: float) -> float | None:
+        """From `since` (time.monotonic) to the first 202 of a request sent after it."""
+        done = [answer.done for answer in self.answers if answer.status == 202 and answer.sent > since]
+        return min(done) - since if done else None
+
+    def _run(self, seed: int) -> None:
+        rng = random.Random(seed)
+        mine = [VoterState(Voter(self.vote_url)) for _ in range(self.voters_per_thread)]
+        with self._lock:
+            self.voters.extend(mine)
+        while not self._stop.is_set():
+            self._vote_until_accepted(rng.choice(mine), rng.choice(self.options))
+
+    def _vote_until_accepted(self, state: VoterState, option: str) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            sent = time.monotonic()
+            try:
+                response = state.voter.vote(option)
+            except requests.RequestException as err:
+                with self._lock:
+                    self.errors.append(f"{type(err).__name__}: {err}")
+                time.sleep(RETRY_PAUSE_SECONDS)
+                continue
+            answer = Answer(sent, time.monotonic(), response.status_code, response.headers.get("Retry-After"))
+            with self._lock:
+                self.answers.append(answer)
+            if response.status_code == 202:
+                state.last_accepted = (response.json()["id"], option)
+                return
+            time.sleep(RETRY_PAUSE_SECONDS)
+        with self._lock:
+            self.errors.append(f"a vote for {option} was not accepted within 60 s")
 
 
 def vote_plan(voters: int, votes: int, options: Sequence[str], seed: int) -> list[list[str]]:

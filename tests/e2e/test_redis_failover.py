@@ -7,22 +7,18 @@ and vote services, PostgreSQL. The primary is SIGKILLed, as a lost node would le
 
 from __future__ import annotations
 
-import random
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg2
 import pytest
-import requests
 from votectl.localstack.ports import wait_until
 from votectl.localstack.redis_sentinel import RedisSentinelGroup
 from votectl.localstack.service import ServiceProcess
-from votectl.votingclient import Voter
+from votectl.votingclient import SteadyVoters
 
 pytestmark = pytest.mark.slow
 
@@ -31,82 +27,6 @@ STACK_ENV = {"VOTE_OPTIONS": ",".join(OPTIONS), "WORKER_CLAIM_IDLE_MS": "500"}
 # Generous against the ~3.5 s measured here (docs/benchmarks.md): 2 s until the primary counts as down,
 # the sentinels' election, the promotion and the other replica re-attaching (WAIT 1 needs it).
 RESUME_WITHIN_SECONDS = 15.0
-RETRY_PAUSE_SECONDS = 0.1  # faster than Retry-After (2 s), so the gap is measured to a tenth of a second
-
-
-@dataclass
-class Answer:
-    sent: float
-    done: float
-    status: int
-    retry_after: str | None
-
-
-@dataclass
-class VoterState:
-    voter: Voter
-    last_accepted: tuple[str, str] | None = None  # (stream id, option) of the last 202
-
-
-@dataclass
-class SteadyVoters:
-    """Threads of voters voting in turn; a refused vote is retried, as a browser's voter would, until
-    it is accepted, so every voter ends on an accepted choice."""
-
-    vote_url: str
-    threads: int = 6
-    voters_per_thread: int = 20
-    answers: list[Answer] = field(default_factory=list)
-    voters: list[VoterState] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._workers = [threading.Thread(target=self._run, args=(seed,)) for seed in range(self.threads)]
-
-    def start(self) -> SteadyVoters:
-        for worker in self._workers:
-            worker.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        for worker in self._workers:
-            worker.join(60)
-
-    def accepted(self) -> int:
-        with self._lock:
-            return sum(answer.status == 202 for answer in self.answers)
-
-    def _run(self, seed: int) -> None:
-        rng = random.Random(seed)
-        mine = [VoterState(Voter(self.vote_url)) for _ in range(self.voters_per_thread)]
-        with self._lock:
-            self.voters.extend(mine)
-        while not self._stop.is_set():
-            self._vote_until_accepted(rng.choice(mine), rng.choice(OPTIONS))
-
-    def _vote_until_accepted(self, state: VoterState, option: str) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            sent = time.monotonic()
-            try:
-                response = state.voter.vote(option)
-            except requests.RequestException as err:
-                with self._lock:
-                    self.errors.append(f"{type(err).__name__}: {err}")
-                time.sleep(RETRY_PAUSE_SECONDS)
-                continue
-            answer = Answer(sent, time.monotonic(), response.status_code, response.headers.get("Retry-After"))
-            with self._lock:
-                self.answers.append(answer)
-            if response.status_code == 202:
-                state.last_accepted = (response.json()["id"], option)
-                return
-            time.sleep(RETRY_PAUSE_SECONDS)
-        with self._lock:
-            self.errors.append(f"a vote for {option} was not accepted within 60 s")
 
 
 @pytest.fixture
@@ -130,7 +50,7 @@ def _tallies(database_url: str) -> Counter[str]:
 
 def _assert_exact_tally(load: SteadyVoters, database_url: str) -> None:
     """The stored votes are exactly each voter's last 202, by stream id, and the tallies count each once."""
-    expected = {state.last_accepted for state in load.voters if state.last_accepted is not None}
+    expected = load.last_accepted()
     assert wait_until(lambda: _applied(database_url) == expected, timeout=30), (
         f"missing {sorted(expected - _applied(database_url))[:5]}, "
         f"unexpected {sorted(_applied(database_url) - expected)[:5]}"
@@ -140,9 +60,9 @@ def _assert_exact_tally(load: SteadyVoters, database_url: str) -> None:
 
 def _resumed_after(load: SteadyVoters, killed_at: float) -> float:
     """Seconds from the kill to the first 202 of a request sent after it (none could reach the old one)."""
-    after = [answer.done for answer in load.answers if answer.status == 202 and answer.sent > killed_at]
-    assert after, "no vote was accepted after the primary was killed"
-    return min(after) - killed_at
+    seconds = load.seconds_to_first_accept(killed_at)
+    assert seconds is not None, "no vote was accepted after the primary was killed"
+    return seconds
 
 
 def _assert_only_outage_refusals(load: SteadyVoters, killed_at: float, resumed_at: float) -> None:
@@ -162,7 +82,7 @@ def test_primary_killed_under_load_loses_and_doubles_nothing(
     database_url: str,
 ) -> None:
     _worker, vote = start_services("worker", "vote", **STACK_ENV, **sentinel_group.env())
-    load = SteadyVoters(vote.url).start()
+    load = SteadyVoters(vote.url, OPTIONS).start()
     try:
         assert wait_until(lambda: load.accepted() >= 300, timeout=60), "the load did not get going"
         old = sentinel_group.primary()
@@ -195,7 +115,7 @@ def test_primary_killed_during_a_worker_batch(
     """The worker has read a batch (on a replica too, by its WAIT) and is inside its PostgreSQL transaction
     when the primary dies: it acknowledges on the promoted replica, where the entries are still pending."""
     _worker, vote = start_services("worker", "vote", **STACK_ENV, **sentinel_group.env())
-    load = SteadyVoters(vote.url).start()
+    load = SteadyVoters(vote.url, OPTIONS).start()
     try:
         assert wait_until(lambda: load.accepted() >= 200, timeout=60), "the load did not get going"
         old = sentinel_group.primary()

@@ -51,7 +51,7 @@ def test_image_references_live_in_one_component_file(env: str) -> None:
 @pytest.mark.parametrize("env", ["staging", "prod"])
 def test_staging_and_prod_pin_every_image_by_digest(rendered: dict[str, list[dict]], env: str) -> None:
     refs = images(rendered[env])
-    assert len(refs) == 5  # vote, worker, result, redis, the synthetic-traffic job
+    assert len(refs) == 6  # vote, worker, result, redis and its sentinel, the synthetic-traffic job
     assert [ref for ref in refs if not DIGEST.search(ref)] == []
 
 

@@ -87,11 +87,13 @@ class RedisSettings:
 
 def redis_settings(env: Env) -> RedisSettings:
     sentinels = _sentinel_addresses(env.get("REDIS_SENTINELS", ""))
+    url = redis_url(env)
     return RedisSettings(
-        url=redis_url(env),
+        url=url,
         sentinels=sentinels,
         master_name=env_str(env, "REDIS_SENTINEL_MASTER", "voting"),
-        sentinel_password=env.get("REDIS_SENTINEL_PASSWORD", ""),
+        # Sentinels usually share the data nodes' password (ours do): that is the default.
+        sentinel_password=env.get("REDIS_SENTINEL_PASSWORD", "") or (urlsplit(url).password or ""),
         wait_replicas=env_int(env, "REDIS_WAIT_REPLICAS", 1 if sentinels else 0, 0, 16),
         wait_timeout_ms=env_int(env, "REDIS_WAIT_TIMEOUT_MS", 1000, 1, 60_000),
     )
