@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 from votectl.localstack import free_port
+from votectl.localstack.ports import wait_until
 from votectl.votingclient import Voter, wait_for_tallies
 
 pytestmark = pytest.mark.slow
@@ -31,9 +32,10 @@ def run_env() -> dict[str, str]:
 class RunningStack:
     """`votectl run` as a child process, started like a user would, with its URLs read from stdout."""
 
-    def __init__(self, state_dir: Path, env: dict[str, str]) -> None:
+    def __init__(self, state_dir: Path, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
+        self.state_dir = state_dir
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "votectl", "run", "--state-dir", str(state_dir)],
+            [sys.executable, "-m", "votectl", "run", "--state-dir", str(state_dir), *args],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -66,8 +68,8 @@ class RunningStack:
 def start_stack(server_dir: Path, run_env: dict[str, str]) -> Iterator[Callable[..., RunningStack]]:
     stacks: list[RunningStack] = []
 
-    def start(**env: str) -> RunningStack:
-        stacks.append(RunningStack(server_dir / "state", {**run_env, **env}))
+    def start(*args: str, **env: str) -> RunningStack:
+        stacks.append(RunningStack(server_dir / "state", {**run_env, **env}, args))
         return stacks[-1]
 
     yield start
@@ -117,6 +119,29 @@ def test_run_uses_configured_servers_and_stops_on_sigterm(
     assert "embedded servers: none" in stderr
     assert not (server_dir / "state" / "redis").exists()
     assert not (server_dir / "state" / "postgres").exists()
+    assert not [child for child in stack.children if child.is_running() and child.status() != "zombie"]
+
+
+def test_run_with_redis_replicas_survives_killing_the_primary(
+    start_stack: Callable[..., RunningStack],
+) -> None:
+    stack = start_stack("--redis-replicas", "2")
+    voter = Voter(stack.urls["vote"])
+    assert voter.vote("Cats").status_code == 202
+    servers = [child for child in stack.children if "redis-server" in " ".join(child.cmdline())]
+    assert len(servers) == 6  # a primary, two replicas, three sentinels
+    config = (stack.state_dir / "redis-sentinel" / "redis-0" / "redis.conf").read_text()
+    port = next(line.split()[1] for line in config.splitlines() if line.startswith("port "))
+    # redis-server retitles itself "redis-server 127.0.0.1:<port>" (sentinels add " [sentinel]").
+    (primary,) = [server for server in servers if server.cmdline()[0].endswith(f":{port}")]
+    primary.kill()
+    assert wait_until(lambda: voter.vote("Dogs").status_code == 202, timeout=30, interval=0.2)
+    assert wait_for_tallies(stack.urls["result"], {"Cats": 0, "Dogs": 1}) == {"Cats": 0, "Dogs": 1}
+
+    code, stderr = stack.interrupt()
+
+    assert code == 0, stderr
+    assert "embedded servers: redis (primary, 2 replicas, 3 sentinels), postgres" in stderr
     assert not [child for child in stack.children if child.is_running() and child.status() != "zombie"]
 
 
