@@ -17,9 +17,9 @@ from pathlib import Path
 from votectl.analysis.clock import VirtualClock
 from votectl.analysis.conditions import evaluate_result
 from votectl.analysis.expr import parse
-from votectl.analysis.prometheus_server import PrometheusServer
 from votectl.analysis.providers.prometheus import PrometheusProvider
 from votectl.analysis.reconcile import AnalysisRunner
+from votectl.localstack.prometheus_server import PrometheusServer
 
 from bench.harness import write_result
 

@@ -1,8 +1,9 @@
 """Suite-wide fixtures: real Redis and PostgreSQL servers, a clean database per test, service processes.
 
 One Redis and one PostgreSQL are started per test session (about 0.7 s); each test then gets a flushed
-Redis database and a freshly created PostgreSQL database. With REDIS_URL / DATABASE_URL set, those
-servers are used instead (their data is flushed / test databases are created and dropped on them).
+Redis database and a freshly created PostgreSQL database. With REDIS_URL or REDIS_HOST (DATABASE_URL or
+POSTGRES_HOST) set, that server is used instead, as by `votectl run` (its data is flushed / test
+databases are created and dropped on it).
 """
 
 from __future__ import annotations
@@ -12,15 +13,19 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 import redis
 from votectl.cluster.client import KubeClient
 from votectl.cluster.control_plane import ClusterOptions, LocalCluster
-from votectl.localstack import PostgresServer, RedisServer, ServiceProcess
+from votectl.localstack import ServiceProcess
 from votectl.localstack.databases import create_database, drop_database
+from votectl.localstack.embedded import start_embedded
+from votectl.localstack.server import start_together, stop_together
 from votectl.verify.schemas import crd_schema_dir as configured_crd_schema_dir
+from votingcommon import config as service_config
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -71,23 +76,23 @@ def server_dir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def redis_server_url(_servers_dir: Path) -> Iterator[str]:
-    """The session's Redis server URL: REDIS_URL when set, else a private redis-server."""
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    with RedisServer(_servers_dir / "redis") as server:
-        yield server.url
+def _server_env(_servers_dir: Path) -> Iterator[dict[str, str]]:
+    """Our environment plus the URLs of embedded servers for what it does not configure."""
+    with ExitStack() as running:
+        embedded = start_embedded(os.environ, _servers_dir, running, postgres_settings=FAST_POSTGRES_SETTINGS)
+        yield {**os.environ, **embedded.env}
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url(_servers_dir: Path) -> Iterator[str]:
-    """The session's PostgreSQL server URL: DATABASE_URL when set, else a private cluster."""
-    if os.environ.get("DATABASE_URL"):
-        yield os.environ["DATABASE_URL"]
-        return
-    with PostgresServer(_servers_dir / "postgres", settings=FAST_POSTGRES_SETTINGS) as server:
-        yield server.url
+def redis_server_url(_server_env: dict[str, str]) -> str:
+    """The session's Redis server URL, read from the environment as the services read it."""
+    return service_config.redis_url(_server_env)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(_server_env: dict[str, str]) -> str:
+    """The session's PostgreSQL server URL, read from the environment as the services read it."""
+    return service_config.database_url(_server_env)
 
 
 @pytest.fixture
@@ -127,18 +132,16 @@ def start_services(
     }
 
     def start(*services: str, **env: str) -> list[ServiceProcess]:
-        batch = []
-        for service in services:
-            process = ServiceProcess(service, {**base, **env}, tmp_path / f"{service}-{len(started)}.log")
-            started.append(process)
-            batch.append(process.launch())
-        return [process.wait_ready() for process in batch]
+        batch = [
+            ServiceProcess(service, {**base, **env}, tmp_path / f"{service}-{len(started) + index}.log")
+            for index, service in enumerate(services)
+        ]
+        started.extend(batch)
+        start_together(batch)
+        return batch
 
     yield start
-    for process in started:
-        process.terminate()
-    for process in started:
-        process.stop()
+    stop_together(started)
 
 
 @pytest.fixture

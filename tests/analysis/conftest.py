@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter, start_http_server
-from votectl.analysis.prometheus_server import PrometheusServer, ScrapeTarget
+from votectl.localstack.prometheus_server import PrometheusServer, ScrapeTarget
 
 
 @pytest.fixture(scope="session")

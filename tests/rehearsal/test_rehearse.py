@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from rehearsals import Rehearsed, children, described
-from votectl.analysis.prometheus_server import PrometheusServer
+from votectl.localstack.prometheus_server import PrometheusServer
 from votectl.rehearsal.executor import ABORTED, PAUSED, PROMOTED, RehearsalResult
 
 pytestmark = [pytest.mark.slow, pytest.mark.prometheus]

@@ -2,6 +2,6 @@
 
 Packages and modules: expr (the expr-lang subset), conditions (a measurement's verdict), args and spec
 (substitution and validation), providers (where measurements come from: providers.prometheus), clock
-(real or virtual time), reconcile (the AnalysisRunner loop), template (finding templates in rollouts/),
-prometheus_server (a local Prometheus to measure against).
+(real or virtual time), reconcile (the AnalysisRunner loop), template (finding templates in rollouts/).
+A local Prometheus to measure against is votectl.localstack.prometheus_server.
 """

@@ -28,7 +28,7 @@ from votectl.engines.build import module_dir, path
 from votectl.engines.catalog import engine
 from votectl.errors import VotectlError
 from votectl.localstack.ports import free_port, wait_until
-from votectl.localstack.process import ManagedProcess
+from votectl.localstack.server import Command, ManagedServer, start_together, stop_together
 from votectl.repo import Repo
 
 ADMIN = "admin"
@@ -62,6 +62,38 @@ class ClusterOptions:
     crd_kinds: frozenset[tuple[str, str]] | None = None
 
 
+class Component(ManagedServer):
+    """One control-plane program: all that sets one apart is its argv, environment and health check.
+
+    `port` is the one it serves on (checked free before it starts), None for kwok, which serves none;
+    without a `health` check it counts as ready once running (the cluster then waits for kwok's nodes).
+    """
+
+    start_timeout = 60.0
+    ready_interval = 0.2
+
+    def __init__(
+        self,
+        name: str,
+        state_dir: Path,
+        argv: list[str],
+        port: int | None,
+        health: Callable[[], bool] | None = None,
+        not_ready: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(name, state_dir / "logs" / f"{name}.log", port)
+        self._command = Command(argv, env=env, cwd=state_dir)
+        self._health = health
+        self.not_ready = not_ready or self.not_ready
+
+    def command(self) -> Command:
+        return self._command
+
+    def ready(self) -> bool:
+        return self._health is None or self._health()
+
+
 class LocalCluster:
     """`with LocalCluster(dir) as cluster:` a ready control plane; everything stops on exit, in order."""
 
@@ -72,7 +104,7 @@ class LocalCluster:
         self.options = options or ClusterOptions()
         self.repo = repo or Repo.current()
         self.kubeconfig = state_dir / "kubeconfig"
-        self.processes: dict[str, ManagedProcess] = {}
+        self.processes: dict[str, Component] = {}
         self.client: KubeClient | None = None
         self._stop = threading.Event()
         self._provisioner: threading.Thread | None = None
@@ -131,12 +163,9 @@ class LocalCluster:
             self._provisioner.join(timeout=5)
         # etcd (started first) stops last: an API server stopping gracefully still writes to it (its lease),
         # and with etcd gone it retries until it is killed, 10 s later. The others stop together.
-        names = list(self.processes)  # in start order: etcd first
-        for wave in (names[1:][::-1], names[:1]):
-            for name in wave:
-                self.processes[name].terminate()
-            for name in wave:
-                self.processes[name].stop(timeout=10)
+        components = list(self.processes.values())  # in start order: etcd first
+        stop_together(reversed(components[1:]))
+        stop_together(components[:1])
         self.processes.clear()
         if self.client is not None:
             self.client.close()
@@ -146,17 +175,18 @@ class LocalCluster:
     def pids(self) -> dict[str, int]:
         return {name: process.pid for name, process in self.processes.items() if process.pid}
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> ManagedProcess:
-        process = ManagedProcess(name, self.state_dir / "logs" / f"{name}.log")
-        process.spawn(argv, env=env, cwd=self.state_dir)
-        self.processes[name] = process
-        return process
+    def _start(self, *components: Component, timeout: float | None = None) -> None:
+        """Side by side; each is known before it starts, so `stop()` stops it even after a failed start."""
+        for component in components:
+            self.processes[component.name] = component
+        start_together(components, timeout)
 
     def _start_etcd(self, binary: Path, ports: dict[str, int]) -> None:
         client_url = f"http://127.0.0.1:{ports['etcd']}"
         peer_url = f"http://127.0.0.1:{ports['etcd-peer']}"
-        process = self._spawn(
+        etcd = Component(
             "etcd",
+            self.state_dir,
             [
                 str(binary),
                 f"--data-dir={self.state_dir / 'etcd'}",
@@ -169,13 +199,31 @@ class LocalCluster:
                 "--unsafe-no-fsync",
                 "--log-level=warn",
             ],
+            port=ports["etcd"],
+            health=lambda: _http_ok(f"{client_url}/health"),
+            not_ready="/health not 200",
         )
-        process.wait_ready(lambda: _http_ok(f"{client_url}/health"), 30, "etcd answering /health")
+        self._start(etcd, timeout=30)
 
     def _start_apiserver(self, binary: Path, pki: Pki, ports: dict[str, int]) -> None:
         server = f"https://127.0.0.1:{ports['apiserver']}"
-        process = self._spawn(
+        admin = pki.clients[ADMIN]
+
+        def ready() -> bool:
+            try:
+                response = requests.get(
+                    f"{server}/readyz",
+                    cert=(str(admin.cert), str(admin.key)),
+                    verify=str(pki.ca.cert),
+                    timeout=2,
+                )
+            except requests.RequestException:
+                return False
+            return response.status_code == 200
+
+        apiserver = Component(
             "kube-apiserver",
+            self.state_dir,
             [
                 str(binary),
                 f"--etcd-servers=http://127.0.0.1:{ports['etcd']}",
@@ -195,28 +243,18 @@ class LocalCluster:
                 f"--cert-dir={self.state_dir / 'apiserver-certs'}",
                 "--profiling=false",
             ],
+            port=ports["apiserver"],
+            health=ready,
+            not_ready="/readyz not 200",
         )
         _write_kubeconfig(self.kubeconfig, server, pki, ADMIN)
-        admin = pki.clients[ADMIN]
-
-        def ready() -> bool:
-            try:
-                response = requests.get(
-                    f"{server}/readyz",
-                    cert=(str(admin.cert), str(admin.key)),
-                    verify=str(pki.ca.cert),
-                    timeout=2,
-                )
-            except requests.RequestException:
-                return False
-            return response.status_code == 200
-
-        process.wait_ready(ready, 60, "kube-apiserver answering /readyz", interval=0.2)
+        self._start(apiserver)
 
     def _start_controllers(self, binaries: dict[str, Path], pki: Pki, ports: dict[str, int]) -> None:
         common = [f"--kubeconfig={self.kubeconfig}", "--leader-elect=false", "--bind-address=127.0.0.1"]
-        kcm = self._spawn(
+        kcm = Component(
             "kube-controller-manager",
+            self.state_dir,
             [
                 str(binaries["kube-controller-manager"]),
                 *common,
@@ -226,19 +264,27 @@ class LocalCluster:
                 f"--cert-dir={self.state_dir / 'kcm-certs'}",
                 "--cluster-name=votectl-local",
             ],
+            port=ports["kcm"],
+            health=lambda: _http_ok(f"https://127.0.0.1:{ports['kcm']}/healthz", verify=False),
+            not_ready="/healthz not 200",
         )
-        scheduler = self._spawn(
+        scheduler = Component(
             "kube-scheduler",
+            self.state_dir,
             [
                 str(binaries["kube-scheduler"]),
                 *common,
                 f"--secure-port={ports['scheduler']}",
                 f"--cert-dir={self.state_dir / 'scheduler-certs'}",
             ],
+            port=ports["scheduler"],
+            health=lambda: _http_ok(f"https://127.0.0.1:{ports['scheduler']}/healthz", verify=False),
+            not_ready="/healthz not 200",
         )
         stages = module_dir(engine("kwok", self.repo))
-        self._spawn(
+        kwok = Component(
             "kwok",
+            self.state_dir,
             [
                 str(binaries["kwok"]),
                 f"--kubeconfig={self.kubeconfig}",
@@ -248,17 +294,9 @@ class LocalCluster:
                 "--cidr=10.244.0.0/16",
                 *(f"--config={stages / stage}" for stage in KWOK_STAGES),
             ],
+            port=None,
         )
-        for name, process, port in (
-            ("kube-controller-manager", kcm, ports["kcm"]),
-            ("kube-scheduler", scheduler, ports["scheduler"]),
-        ):
-            process.wait_ready(
-                lambda port=port: _http_ok(f"https://127.0.0.1:{port}/healthz", verify=False),
-                60,
-                f"{name} answering /healthz",
-                interval=0.2,
-            )
+        self._start(kcm, scheduler, kwok)
 
     def _install_crds(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
@@ -356,8 +394,9 @@ class LocalCluster:
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ROLLOUTS_NAMESPACE}},
         )
         health, metrics = free_port(), free_port()
-        process = self._spawn(
+        rollouts = Component(
             "rollouts-controller",
+            self.state_dir,
             [
                 str(binary),
                 f"--kubeconfig={self.kubeconfig}",
@@ -366,11 +405,12 @@ class LocalCluster:
                 f"--metricsPort={metrics}",
                 "--loglevel=info",
             ],
+            port=health,
+            health=lambda: _http_ok(f"http://127.0.0.1:{health}/healthz"),
+            not_ready="/healthz not 200",
             env={"POD_NAMESPACE": ROLLOUTS_NAMESPACE, "PATH": "/usr/bin:/bin"},
         )
-        process.wait_ready(
-            lambda: _http_ok(f"http://127.0.0.1:{health}/healthz"), 60, "rollouts-controller /healthz"
-        )
+        self._start(rollouts)
 
     def _client(self) -> KubeClient:
         if self.client is None:

@@ -12,6 +12,7 @@ from types import FrameType
 from rich.console import Console
 
 from votectl.errors import VotectlError
+from votectl.localstack.redis_sentinel import RedisSentinelGroup
 from votectl.localstack.stack import LocalStack, StackConfig
 
 DEFAULT_STATE_DIR = Path(".state")
@@ -84,19 +85,19 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         _ignore_stop_signals()
         stack.stop()
-        if stack.embedded or stack.services:
+        if stack.embedded.names or stack.services:
             console.print("stopped")
 
 
 def _print_ready(console: Console, stack: LocalStack) -> None:
     """The URLs go to stdout (scripts may read them); the rest of the chatter goes to stderr."""
     services = stack.services
-    embedded = ", ".join(stack.embedded) or "none (using the configured servers)"
+    embedded = ", ".join(stack.embedded.names) or "none (using the configured servers)"
     console.print(f"[bold green]ready[/]  embedded servers: {embedded}; state in {stack.config.state_dir}")
     print(f"vote    {services['vote'].url}", flush=True)
     print(f"result  {services['result'].url}", flush=True)
     print(f"worker  {services['worker'].url}/metrics", flush=True)
-    if (group := stack.redis_group) is not None:
+    if isinstance(group := stack.embedded.redis, RedisSentinelGroup):
         primary, replicas = group.servers[0], group.servers[1:]
         console.print(
             f"redis primary on port {primary.port} (pid {primary.pid}), replicas on "

@@ -1,4 +1,5 @@
-"""Real Redis, PostgreSQL and service processes on loopback, for `votectl run`, tests and benchmarks."""
+"""Real Redis, PostgreSQL, Prometheus, nginx and service processes on loopback, each a `server.ManagedServer`,
+for `votectl run`, rehearsals, the local control plane, tests and benchmarks."""
 
 from votectl.localstack.ports import free_port
 from votectl.localstack.postgres_server import PostgresServer

@@ -10,16 +10,14 @@ import signal
 import stat
 import subprocess
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 import psycopg2
 
 from votectl.errors import VotectlError
 from votectl.localstack.databases import create_database
-from votectl.localstack.ports import free_port, port_in_use
-from votectl.localstack.process import ManagedProcess, as_user
-
-HOST = "127.0.0.1"
+from votectl.localstack.process import as_user
+from votectl.localstack.server import HOST, Command, ManagedServer
 
 
 def _postgres_bin() -> Path:
@@ -56,7 +54,7 @@ def _make_traversable(path: Path) -> None:
             parent.chmod(mode | stat.S_IXOTH)
 
 
-class PostgresServer:
+class PostgresServer(ManagedServer):
     """A private PostgreSQL cluster in `data_dir` (cluster in `pgdata/`), with the `voting` database.
 
     Authentication: scram-sha-256 with a random superuser password kept in `data_dir/postgres.password`
@@ -67,12 +65,16 @@ class PostgresServer:
     (search permission for others is added where missing; pytest's tmp_path base is reset to 0700).
     """
 
+    stop_signal = signal.SIGINT  # PostgreSQL's fast shutdown: clients are disconnected, data is checkpointed
+    start_timeout = 30.0
+    stop_timeout = 30.0
+    not_ready = "not accepting connections"
+
     def __init__(self, data_dir: Path | str, port: int = 0, settings: dict[str, str] | None = None) -> None:
         self.data_dir = Path(data_dir).resolve()
-        self.port = port or free_port(HOST)
+        super().__init__("postgres", self.data_dir / "postgres.log", port)
         self.settings = dict(settings or {})
         self._user = _server_user()
-        self._process = ManagedProcess("postgres", self.data_dir / "postgres.log")
 
     @property
     def pgdata(self) -> Path:
@@ -89,48 +91,37 @@ class PostgresServer:
     def url(self) -> str:
         return self.url_for(APP_DATABASE)
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid
-
-    def start(self, timeout: float = 30.0) -> PostgresServer:
-        """Initialise the cluster on first use, start it, and make sure the app database exists."""
-        if port_in_use(HOST, self.port):
-            raise VotectlError(f"cannot start postgres: port {self.port} on {HOST} is already in use")
-        if not (self.pgdata / "PG_VERSION").exists():
-            self._initdb()
-        options = {"listen_addresses": HOST, "port": str(self.port), "unix_socket_directories": ""}
-        argv = [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.pgdata)]
-        for name, value in {**options, **self.settings}.items():
-            argv += ["-c", f"{name}={value}"]
-        self._process.spawn(argv, user=self._user, cwd=self.pgdata)
-        self._process.wait_ready(self._accepts, timeout, "not accepting connections")
+    def start(self, timeout: float | None = None) -> Self:
+        """Start, and make sure the app database exists (a first start creates the cluster)."""
+        super().start(timeout)
         create_database(self.url, APP_DATABASE, exist_ok=True)
         return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """SIGINT is PostgreSQL's fast shutdown: clients are disconnected, data is checkpointed."""
-        self._process.stop(timeout, sig=signal.SIGINT)
-
-    def restart(self) -> PostgresServer:
-        self.stop()
-        return self.start()
-
-    def kill(self) -> None:
-        self._process.kill()
 
     def connect(self, database: str = APP_DATABASE) -> psycopg2.extensions.connection:
         return psycopg2.connect(self.url_for(database), connect_timeout=5)
 
-    def __enter__(self) -> PostgresServer:
-        return self.start()
+    def env(self) -> dict[str, str]:
+        """What the services need to use this server."""
+        return {"DATABASE_URL": self.url}
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def command(self) -> Command:
+        options = {"listen_addresses": HOST, "port": str(self.port), "unix_socket_directories": ""}
+        argv = [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.pgdata)]
+        for name, value in {**options, **self.settings}.items():
+            argv += ["-c", f"{name}={value}"]
+        return Command(argv, user=self._user, cwd=self.pgdata)
 
-    def _initdb(self) -> None:
+    def ready(self) -> bool:
+        try:
+            self.connect("postgres").close()
+        except psycopg2.OperationalError:
+            return False
+        return True
+
+    def write_config(self) -> None:
+        """initdb on first use: it writes the cluster's configuration along with its first data."""
+        if (self.pgdata / "PG_VERSION").exists():
+            return
         self.data_dir.mkdir(parents=True, exist_ok=True)
         password_file = self.data_dir / "postgres.password"
         password_file.touch(mode=0o600)
@@ -163,12 +154,3 @@ class PostgresServer:
         init_password.unlink()
         if result.returncode != 0:
             raise VotectlError(f"initdb failed in {self.pgdata}: {result.stderr.strip()}")
-
-    def _accepts(self) -> bool:
-        if not self._process.running:
-            raise self._process.exit_error("postgres exited at start")
-        try:
-            self.connect("postgres").close()
-        except psycopg2.OperationalError:
-            return False
-        return True

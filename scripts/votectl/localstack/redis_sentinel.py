@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 import redis
 
 from votectl.errors import VotectlError
-from votectl.localstack.ports import free_port
-from votectl.localstack.process import ManagedProcess
-from votectl.localstack.redis_server import HOST, RedisServer, redis_server_binary
+from votectl.localstack.ports import wait_until
+from votectl.localstack.redis_server import RedisServer, redis_server_binary
+from votectl.localstack.server import HOST, Command, ManagedServer, Startable, start_together, stop_together
 
 MASTER_NAME = "voting"
 SENTINELS = 3
@@ -32,22 +32,22 @@ FAILOVER_TIMEOUT_MS = 5000
 PRIMARY_GUARD = ("min-replicas-to-write 1", "min-replicas-max-lag 10")
 
 
-class SentinelServer:
-    """One `redis-server --sentinel`; it rewrites its own config file, so the file lives in `data_dir`."""
+class SentinelServer(ManagedServer):
+    """One `redis-server --sentinel`; it rewrites its own config file, so the file lives in `data_dir`.
 
-    def __init__(self, data_dir: Path, password: str, primary_port: int) -> None:
+    Ready once it knows the primary, all `replicas` and the other sentinels: before that a failover
+    could not be agreed on. The sentinels find each other through the primary, so launch them together.
+    """
+
+    ready_interval = 0.1
+    not_ready = "primary, replicas and other sentinels not all known"
+
+    def __init__(self, data_dir: Path, password: str, primary_port: int, replicas: int) -> None:
         self.data_dir = data_dir
-        self.port = free_port(HOST)
+        super().__init__("sentinel", data_dir / "sentinel.log")
         self._password = password
         self._primary_port = primary_port
-        self._process = ManagedProcess(data_dir.name, data_dir / "sentinel.log")
-
-    def start(self) -> SentinelServer:
-        self._process.spawn([str(redis_server_binary()), str(self._write_config()), "--sentinel"])
-        return self
-
-    def stop(self) -> None:
-        self._process.stop()
+        self._replicas = replicas
 
     def client(self) -> redis.Redis:
         return redis.Redis(HOST, self.port, password=self._password, socket_timeout=1.0)
@@ -61,11 +61,17 @@ class SentinelServer:
             return None
         return int(address[1]) if address else None
 
-    def _write_config(self) -> Path:
+    @property
+    def config_path(self) -> Path:
+        return self.data_dir / "sentinel.conf"
+
+    def command(self) -> Command:
+        return Command([str(redis_server_binary()), str(self.config_path), "--sentinel"])
+
+    def write_config(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        config = self.data_dir / "sentinel.conf"
-        config.touch(mode=0o600)
-        config.write_text(
+        self.config_path.touch(mode=0o600)
+        self.config_path.write_text(
             "\n".join(
                 [
                     f"bind {HOST}",
@@ -82,10 +88,20 @@ class SentinelServer:
                 ]
             )
         )
-        return config
+
+    def ready(self) -> bool:
+        try:
+            with self.client() as client:
+                master = client.sentinel_master(MASTER_NAME)
+        except (OSError, redis.RedisError):
+            return False
+        return (
+            int(master.get("num-slaves", 0)) == self._replicas
+            and int(master.get("num-other-sentinels", 0)) == SENTINELS - 1
+        )
 
 
-class RedisSentinelGroup:
+class RedisSentinelGroup(Startable):
     """`replicas` + 1 data servers (the first starts as primary) watched by three sentinels.
 
     Every server keeps its AOF in its own directory under `data_dir` and all share one password. `env()`
@@ -113,15 +129,20 @@ class RedisSentinelGroup:
             for index in range(1, replicas + 1)
         ]
         self.sentinels = [
-            SentinelServer(self.data_dir / f"sentinel-{index}", primary.password, primary.port)
+            SentinelServer(self.data_dir / f"sentinel-{index}", primary.password, primary.port, replicas)
             for index in range(SENTINELS)
         ]
+
+    @property
+    def name(self) -> str:
+        return f"redis (primary, {len(self.servers) - 1} replicas, {len(self.sentinels)} sentinels)"
 
     @property
     def password(self) -> str:
         return self.servers[0].password
 
     def env(self) -> dict[str, str]:
+        """What the services need to find the primary through the sentinels and to wait for a replica."""
         return {
             # Only its password and database are used: the sentinels say where the primary is.
             "REDIS_URL": self.servers[0].url,
@@ -131,24 +152,24 @@ class RedisSentinelGroup:
             "REDIS_WAIT_REPLICAS": "1",
         }
 
-    def start(self, timeout: float = 20.0) -> RedisSentinelGroup:
+    def start(self, timeout: float = 20.0) -> Self:
         try:
             for server in self.servers:
                 server.start(timeout)
-            self._wait_for_replication(timeout)
-            for sentinel in self.sentinels:
-                sentinel.start()
-            self._wait_for_sentinels(timeout)
+            if not wait_until(self._replicated, timeout, interval=0.05):
+                raise VotectlError(
+                    f"replicas did not connect within {timeout:g}s; see {self.data_dir}/redis-*/redis.log"
+                )
+            start_together(self.sentinels, timeout)
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        for sentinel in self.sentinels:  # first, so stopping the primary starts no failover
-            sentinel.stop()
-        for server in self.servers:
-            server.stop()
+        # Sentinels first, so stopping the primary starts no failover.
+        stop_together(self.sentinels)
+        stop_together(self.servers)
 
     def primary(self) -> RedisServer:
         """The server the sentinels' majority names as primary now."""
@@ -171,47 +192,9 @@ class RedisSentinelGroup:
             time.sleep(0.1)
         raise VotectlError(f"no new primary within {timeout:g}s; see {self.data_dir}/sentinel-*/sentinel.log")
 
-    def __enter__(self) -> RedisSentinelGroup:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def _wait_for_replication(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.servers[0].client() as client:
-                if int(client.info("replication").get("connected_slaves", 0)) == len(self.servers) - 1:
-                    return
-            time.sleep(0.05)
-        raise VotectlError(
-            f"replicas did not connect within {timeout:g}s; see {self.data_dir}/redis-*/redis.log"
-        )
-
-    def _wait_for_sentinels(self, timeout: float) -> None:
-        """Until every sentinel knows the primary, the replicas and the other sentinels: before that a
-        failover could not be agreed on."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if all(self._sentinel_ready(sentinel) for sentinel in self.sentinels):
-                return
-            time.sleep(0.1)
-        raise VotectlError(
-            f"sentinels not ready within {timeout:g}s; see {self.data_dir}/sentinel-*/sentinel.log"
-        )
-
-    def _sentinel_ready(self, sentinel: SentinelServer) -> bool:
-        try:
-            with sentinel.client() as client:
-                master = client.sentinel_master(MASTER_NAME)
-        except (OSError, redis.RedisError):
-            return False
-        return (
-            int(master.get("num-slaves", 0)) == len(self.servers) - 1
-            and int(master.get("num-other-sentinels", 0)) == SENTINELS - 1
-        )
+    def _replicated(self) -> bool:
+        with self.servers[0].client() as client:
+            return int(client.info("replication").get("connected_slaves", 0)) == len(self.servers) - 1
 
 
 def _is_writable_primary(server: RedisServer) -> bool:

@@ -6,15 +6,11 @@ import secrets
 import shutil
 import sys
 from pathlib import Path
-from types import TracebackType
 
 import redis
 
 from votectl.errors import VotectlError
-from votectl.localstack.ports import free_port, port_in_use
-from votectl.localstack.process import ManagedProcess
-
-HOST = "127.0.0.1"
+from votectl.localstack.server import HOST, Command, ManagedServer
 
 
 def redis_server_binary() -> Path:
@@ -33,7 +29,7 @@ def redis_server_binary() -> Path:
     return Path(found)
 
 
-class RedisServer:
+class RedisServer(ManagedServer):
     """A private redis-server on 127.0.0.1 whose AOF, config and password live in `data_dir`.
 
     Durability: `appendonly yes` with `appendfsync everysec`, so a vote acknowledged by Redis survives a
@@ -41,6 +37,9 @@ class RedisServer:
     A random password (kept in `data_dir`, mode 0600, and in the config file rather than argv) keeps
     other local users out even though the server listens on loopback only.
     """
+
+    ready_interval = 0.02
+    not_ready = "no PING answer"
 
     def __init__(
         self,
@@ -50,11 +49,10 @@ class RedisServer:
         extra_config: tuple[str, ...] = (),
     ) -> None:
         self.data_dir = Path(data_dir)
-        self.port = port or free_port(HOST)
+        super().__init__("redis", self.data_dir / "redis.log", port)
         # Servers of one replication group share a password file (replicas authenticate with it too).
         self._password_file = password_file or self.data_dir / "redis.password"
         self._extra_config = extra_config
-        self._process = ManagedProcess(self.data_dir.name, self.data_dir / "redis.log")
 
     @property
     def password(self) -> str:
@@ -70,40 +68,24 @@ class RedisServer:
         return f"redis://:{self.password}@{HOST}:{self.port}/0"
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid
-
-    def start(self, timeout: float = 10.0) -> RedisServer:
-        """Start (or restart after stop/kill) on the same port with the same data."""
-        if port_in_use(HOST, self.port):
-            raise VotectlError(f"cannot start redis: port {self.port} on {HOST} is already in use")
-        self._process.spawn([str(redis_server_binary()), str(self._write_config())])
-        self._process.wait_ready(self._answers, timeout, "no PING answer", interval=0.02)
-        return self
-
-    def stop(self) -> None:
-        """SIGTERM: redis fsyncs the AOF and exits."""
-        self._process.stop()
-
-    def kill(self) -> None:
-        self._process.kill()
+    def config_path(self) -> Path:
+        return self.data_dir / "redis.conf"
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url)
 
-    def __enter__(self) -> RedisServer:
-        return self.start()
+    def env(self) -> dict[str, str]:
+        """What the services need to use this server."""
+        return {"REDIS_URL": self.url}
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def command(self) -> Command:
+        # SIGTERM (the default stop) makes redis fsync the AOF and exit.
+        return Command([str(redis_server_binary()), str(self.config_path)])
 
-    def _write_config(self) -> Path:
+    def write_config(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        config = self.data_dir / "redis.conf"
-        config.touch(mode=0o600)
-        config.write_text(
+        self.config_path.touch(mode=0o600)
+        self.config_path.write_text(
             "\n".join(
                 [
                     f"bind {HOST}",
@@ -122,11 +104,8 @@ class RedisServer:
                 ]
             )
         )
-        return config
 
-    def _answers(self) -> bool:
-        if not self._process.running:
-            raise self._process.exit_error("redis-server exited at start")
+    def ready(self) -> bool:
         try:
             with self.client() as client:
                 return bool(client.ping())

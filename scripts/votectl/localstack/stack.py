@@ -8,15 +8,16 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from votectl.errors import VotectlError
+from votectl.localstack.embedded import EmbeddedServers, start_embedded
 from votectl.localstack.ports import port_in_use
-from votectl.localstack.postgres_server import PostgresServer
-from votectl.localstack.redis_sentinel import RedisSentinelGroup
-from votectl.localstack.redis_server import RedisServer
+from votectl.localstack.server import Startable, start_together, stop_together
 from votectl.localstack.service import SERVICE_PORT_ENV, ServiceProcess
 
-# Launched together (vote and result wait for the worker's schema by themselves); stopped in reverse order.
+# Launched together (vote and result wait for the worker's schema by themselves), stopped together before
+# the servers they use.
 SERVICES = ("worker", "vote", "result")
 
 
@@ -56,36 +57,38 @@ def _persistent_secret(path: Path) -> str:
     return path.read_text().strip()
 
 
-class LocalStack:
+class LocalStack(Startable):
     """Starts what `env` does not already provide; `stop()` (or leaving the `with`) stops it all, in order."""
 
     def __init__(self, config: StackConfig, env: Mapping[str, str] | None = None) -> None:
         self.config = config
         self.env = dict(os.environ if env is None else env)
         self.services: dict[str, ServiceProcess] = {}
-        self.embedded: list[str] = []
-        self.redis_group: RedisSentinelGroup | None = None
+        self.embedded = EmbeddedServers()
         self._running = ExitStack()
 
-    def start(self) -> LocalStack:
+    def start(self) -> Self:
         self._check_ports()
         try:
-            service_env = {**self.env, **self._servers()}
+            self.embedded = start_embedded(
+                self.env, self.config.state_dir, self._running, redis_replicas=self.config.redis_replicas
+            )
+            service_env = {**self.env, **self.embedded.env}
             service_env.setdefault("SECRET_KEY", _persistent_secret(self.config.state_dir / "secret_key"))
             # Ctrl-C should not wait gunicorn's default 10 s for open result streams (browsers reconnect).
             service_env.setdefault("GRACEFUL_TIMEOUT", "2")
-            self._running.callback(self._stop_services)
-            for name in SERVICES:
-                process = ServiceProcess(
+            self.services = {
+                name: ServiceProcess(
                     name,
                     service_env,
                     self.config.state_dir / "logs" / f"{name}.log",
                     port=self.config.ports[name],
                     bind=self.config.bind,
                 )
-                self.services[name] = process.launch()
-            for process in self.services.values():
-                process.wait_ready()
+                for name in SERVICES
+            }
+            self._running.callback(stop_together, list(self.services.values()))
+            start_together(self.services.values())
         except BaseException:
             self.stop()
             raise
@@ -97,30 +100,6 @@ class LocalStack:
     def dead_services(self) -> list[str]:
         return [name for name, process in self.services.items() if not process.running]
 
-    def __enter__(self) -> LocalStack:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def _embedded_redis(self) -> dict[str, str]:
-        replicas = self.config.redis_replicas
-        if not replicas:
-            redis_server = RedisServer(self.config.state_dir / "redis")
-            self._running.callback(redis_server.stop)
-            self.embedded.append("redis")
-            return {"REDIS_URL": redis_server.start().url}
-        self.redis_group = RedisSentinelGroup(self.config.state_dir / "redis-sentinel", replicas)
-        self._running.callback(self.redis_group.stop)
-        self.embedded.append(f"redis (primary, {replicas} replicas, 3 sentinels)")
-        return self.redis_group.start().env()
-
-    def _stop_services(self) -> None:
-        for process in self.services.values():
-            process.terminate()
-        for process in self.services.values():
-            process.stop()
-
     def _check_ports(self) -> None:
         for name, port in self.config.ports.items():
             if port_in_use(self.config.bind, port):
@@ -128,15 +107,3 @@ class LocalStack:
                     f"port {port} on {self.config.bind} is already in use ({name}); "
                     f"stop what uses it or set {SERVICE_PORT_ENV[name]}"
                 )
-
-    def _servers(self) -> dict[str, str]:
-        """Start embedded Redis/PostgreSQL when neither a URL nor a host is configured for them."""
-        urls: dict[str, str] = {}
-        if not (self.env.get("REDIS_URL") or self.env.get("REDIS_HOST")):
-            urls.update(self._embedded_redis())
-        if not (self.env.get("DATABASE_URL") or self.env.get("POSTGRES_HOST")):
-            postgres_server = PostgresServer(self.config.state_dir / "postgres")
-            self._running.callback(postgres_server.stop)
-            urls["DATABASE_URL"] = postgres_server.start().url
-            self.embedded.append("postgres")
-        return urls

@@ -25,12 +25,12 @@ from votectl.cluster.client import KubeClient
 from votectl.cluster.control_plane import ClusterOptions, LocalCluster
 from votectl.cluster.workloads import create_namespace
 from votectl.errors import VotectlError
+from votectl.localstack.nginx import WeightedRouter
 from votectl.localstack.ports import free_port
 from votectl.rehearsal.binding import Hashes, Timing
 from votectl.rehearsal.environment import RehearsalStack, StackSettings
 from votectl.rehearsal.executor import ABORTED, PAUSED, PROMOTED, AnalysisRecord, RehearsalResult
 from votectl.rehearsal.manifests import canary_revision, rehearsal_objects
-from votectl.rehearsal.nginx import WeightedRouter
 from votectl.rehearsal.report import Series, error_ratio_series
 from votectl.rehearsal.strategy import BlueGreenStrategy, CanaryStrategy, Rollout
 from votectl.rehearsal.timeline import Timeline

@@ -12,17 +12,18 @@ from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import requests
 
-from votectl.analysis.prometheus_server import PrometheusServer, ScrapeTarget
 from votectl.errors import VotectlError
+from votectl.localstack.embedded import start_embedded
+from votectl.localstack.nginx import WeightedRouter
 from votectl.localstack.ports import wait_until
-from votectl.localstack.postgres_server import PostgresServer
-from votectl.localstack.redis_server import RedisServer
+from votectl.localstack.prometheus_server import PrometheusServer, ScrapeTarget
+from votectl.localstack.server import Startable
 from votectl.localstack.service import ServiceProcess
 from votectl.rehearsal.binding import Hashes
-from votectl.rehearsal.nginx import WeightedRouter
 
 HASH_LABEL = "rollouts_pod_template_hash"
 SCRAPE_READY_TIMEOUT = 30.0
@@ -41,7 +42,7 @@ class StackSettings:
     database_url: str | None = None
 
 
-class RehearsalStack:
+class RehearsalStack(Startable):
     """Start in dependency order; `stop()` stops everything started, in reverse, even after a failure."""
 
     def __init__(self, settings: StackSettings) -> None:
@@ -52,7 +53,7 @@ class RehearsalStack:
         self.router: WeightedRouter | None = None
         self.prometheus: PrometheusServer | None = None
 
-    def start(self) -> RehearsalStack:
+    def start(self) -> Self:
         try:
             self._start()
         except BaseException:
@@ -63,16 +64,12 @@ class RehearsalStack:
     def stop(self) -> None:
         self._running.close()
 
-    def __enter__(self) -> RehearsalStack:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     def _start(self) -> None:
         settings, work = self.settings, self.settings.work_dir
+        configured = {"REDIS_URL": settings.redis_url or "", "DATABASE_URL": settings.database_url or ""}
         base_env = {
-            **self._servers(),
+            **configured,
+            **start_embedded(configured, work, self._running).env,
             "SECRET_KEY": secrets.token_urlsafe(32),  # shared: a voter's cookie is valid on both sides
             "LOG_LEVEL": "WARNING",
         }
@@ -111,19 +108,6 @@ class RehearsalStack:
         process = ServiceProcess(name, env, self.settings.work_dir / "logs" / f"{role}.log")
         self._running.callback(process.stop)
         return process
-
-    def _servers(self) -> dict[str, str]:
-        settings = self.settings
-        urls = {"REDIS_URL": settings.redis_url or "", "DATABASE_URL": settings.database_url or ""}
-        if not settings.redis_url:
-            redis_server = RedisServer(settings.work_dir / "redis")
-            self._running.callback(redis_server.stop)
-            urls["REDIS_URL"] = redis_server.start().url
-        if not settings.database_url:
-            postgres_server = PostgresServer(settings.work_dir / "postgres")
-            self._running.callback(postgres_server.stop)
-            urls["DATABASE_URL"] = postgres_server.start().url
-        return urls
 
 
 def _all_up(prometheus_url: str, targets: int) -> bool:

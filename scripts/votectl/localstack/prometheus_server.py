@@ -10,15 +10,11 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 import requests
 
 from votectl.errors import VotectlError
-from votectl.localstack.ports import free_port, port_in_use
-from votectl.localstack.process import ManagedProcess
-
-HOST = "127.0.0.1"
+from votectl.localstack.server import HOST, Command, ManagedServer
 
 
 @dataclass(frozen=True)
@@ -35,8 +31,11 @@ def prometheus_binary() -> Path:
     return Path(found)
 
 
-class PrometheusServer:
+class PrometheusServer(ManagedServer):
     """Prometheus on 127.0.0.1 with its TSDB and config in `data_dir`; `.url` is its base URL."""
+
+    start_timeout = 30.0
+    not_ready = "/-/ready not 200"
 
     def __init__(
         self,
@@ -47,45 +46,32 @@ class PrometheusServer:
         query_log: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
+        super().__init__("prometheus", self.data_dir / "prometheus.log", port)
         # every query with its exact evaluation time (JSON lines), for replays of what others queried
         self.query_log = self.data_dir / "queries.log" if query_log else None
         self.targets = targets
         self.scrape_interval = scrape_interval
-        self.port = port or free_port(HOST)
-        self._process = ManagedProcess("prometheus", self.data_dir / "prometheus.log")
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> PrometheusServer:
-        if port_in_use(HOST, self.port):
-            raise VotectlError(f"cannot start prometheus: port {self.port} on {HOST} is already in use")
-        config = self._write_config()
-        self._process.spawn(
+    @property
+    def config_path(self) -> Path:
+        return self.data_dir / "prometheus.yml"
+
+    def command(self) -> Command:
+        return Command(
             [
                 str(prometheus_binary()),
-                f"--config.file={config}",
+                f"--config.file={self.config_path}",
                 f"--storage.tsdb.path={self.data_dir / 'tsdb'}",
                 f"--web.listen-address={HOST}:{self.port}",
                 "--log.level=warn",
             ]
         )
-        self._process.wait_ready(self._ready, timeout, "not ready")
-        return self
 
-    def stop(self) -> None:
-        self._process.stop()
-
-    def __enter__(self) -> PrometheusServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def _write_config(self) -> Path:
+    def write_config(self) -> None:
         """JSON is valid YAML: no template engine needed for the scrape config."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         jobs: dict[str, list[dict[str, object]]] = {}
@@ -101,13 +87,9 @@ class PrometheusServer:
             "global": settings,
             "scrape_configs": [{"job_name": job, "static_configs": groups} for job, groups in jobs.items()],
         }
-        path = self.data_dir / "prometheus.yml"
-        path.write_text(json.dumps(config, indent=2))
-        return path
+        self.config_path.write_text(json.dumps(config, indent=2))
 
-    def _ready(self) -> bool:
-        if not self._process.running:
-            return False
+    def ready(self) -> bool:
         try:
             return requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200
         except requests.RequestException:

@@ -19,9 +19,8 @@ import requests
 
 from votectl.errors import VotectlError
 from votectl.localstack.ports import free_port, wait_until
-from votectl.localstack.process import ManagedProcess
+from votectl.localstack.server import HOST, Command, ManagedServer
 
-HOST = "127.0.0.1"
 WEIGHT_PATH = "/__rehearsal/weight"
 
 _CONFIG = """\
@@ -72,15 +71,17 @@ def nginx_binary() -> Path:
     return binary
 
 
-class WeightedRouter:
+class WeightedRouter(ManagedServer):
     """nginx on two free loopback ports: `url` splits by weight, `preview_url` always reaches the canary."""
+
+    not_ready = "not answering"
 
     def __init__(self, prefix: Path, stable: str, canary: str) -> None:
         self.prefix = prefix.resolve()
+        super().__init__("nginx", self.prefix / "nginx.log")
         self.stable, self.canary = stable, canary  # host:port
-        self.port, self.preview_port = free_port(HOST), free_port(HOST)
+        self.preview_port = free_port(HOST)
         self.weight = 0
-        self._process = ManagedProcess("nginx", self.prefix / "nginx.log")
 
     @property
     def url(self) -> str:
@@ -89,12 +90,6 @@ class WeightedRouter:
     @property
     def preview_url(self) -> str:
         return f"http://{HOST}:{self.preview_port}"
-
-    def start(self, timeout: float = 10.0) -> WeightedRouter:
-        self._write_config(self.weight)
-        self._process.spawn([str(nginx_binary()), *self._args(), "-g", "daemon off;"])
-        self._process.wait_ready(lambda: self._serves(self.weight), timeout, "not answering")
-        return self
 
     def set_weight(self, weight: int, timeout: float = 10.0) -> None:
         if not 0 <= weight <= 100:
@@ -109,8 +104,14 @@ class WeightedRouter:
             raise VotectlError(f"nginx did not apply weight {weight} within {timeout:g}s")
         self.weight = weight
 
-    def stop(self) -> None:
-        self._process.stop()
+    def command(self) -> Command:
+        return Command([str(nginx_binary()), *self._args(), "-g", "daemon off;"])
+
+    def write_config(self) -> None:
+        self._write_config(self.weight)
+
+    def ready(self) -> bool:
+        return self._serves(self.weight)
 
     def _args(self) -> list[str]:
         return ["-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf")]
@@ -137,8 +138,9 @@ class WeightedRouter:
         (self.prefix / "nginx.conf").write_text(text)
 
     def _serves(self, weight: int) -> bool:
-        if not self._process.running:
-            raise self._process.exit_error("nginx exited")
+        """True once nginx answers with `weight`; an nginx that died (a reload gone wrong) fails at once."""
+        if not self.running:
+            raise self.exit_error("after a reload")
         try:
             response = requests.get(self.url + WEIGHT_PATH, timeout=1)
         except requests.RequestException:
