@@ -15,7 +15,7 @@ import redis
 
 from votectl.errors import VotectlError
 from votectl.localstack.ports import wait_until
-from votectl.localstack.redis_server import RedisServer, redis_server_binary
+from votectl.localstack.redis_server import RedisServer, redis_server_binary, write_private_config
 from votectl.localstack.server import HOST, Command, ManagedServer, Startable, start_together, stop_together
 
 MASTER_NAME = "voting"
@@ -69,24 +69,18 @@ class SentinelServer(ManagedServer):
         return Command([str(redis_server_binary()), str(self.config_path), "--sentinel"])
 
     def write_config(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.config_path.touch(mode=0o600)
-        self.config_path.write_text(
-            "\n".join(
-                [
-                    f"bind {HOST}",
-                    f"port {self.port}",
-                    f'dir "{self.data_dir.resolve()}"',
-                    f'requirepass "{self._password}"',
-                    f'sentinel sentinel-pass "{self._password}"',
-                    f"sentinel monitor {MASTER_NAME} {HOST} {self._primary_port} {QUORUM}",
-                    f'sentinel auth-pass {MASTER_NAME} "{self._password}"',
-                    f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}",
-                    f"sentinel failover-timeout {MASTER_NAME} {FAILOVER_TIMEOUT_MS}",
-                    f"sentinel parallel-syncs {MASTER_NAME} 1",
-                    "",
-                ]
-            )
+        write_private_config(
+            self.config_path,
+            self.port,
+            self._password,
+            [
+                f'sentinel sentinel-pass "{self._password}"',
+                f"sentinel monitor {MASTER_NAME} {HOST} {self._primary_port} {QUORUM}",
+                f'sentinel auth-pass {MASTER_NAME} "{self._password}"',
+                f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}",
+                f"sentinel failover-timeout {MASTER_NAME} {FAILOVER_TIMEOUT_MS}",
+                f"sentinel parallel-syncs {MASTER_NAME} 1",
+            ],
         )
 
     def ready(self) -> bool:

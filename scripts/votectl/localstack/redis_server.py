@@ -83,26 +83,20 @@ class RedisServer(ManagedServer):
         return Command([str(redis_server_binary()), str(self.config_path)])
 
     def write_config(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.config_path.touch(mode=0o600)
-        self.config_path.write_text(
-            "\n".join(
-                [
-                    f"bind {HOST}",
-                    f"port {self.port}",
-                    f'dir "{self.data_dir.resolve()}"',
-                    f'requirepass "{self.password}"',
-                    "daemonize no",
-                    "appendonly yes",
-                    # one fsync per second: durable across process crashes, fast enough for the vote path
-                    "appendfsync everysec",
-                    # the AOF is the persistence; RDB snapshots would only add fork pauses
-                    'save ""',
-                    "loglevel notice",
-                    *self._extra_config,
-                    "",
-                ]
-            )
+        write_private_config(
+            self.config_path,
+            self.port,
+            self.password,
+            [
+                "daemonize no",
+                "appendonly yes",
+                # one fsync per second: durable across process crashes, fast enough for the vote path
+                "appendfsync everysec",
+                # the AOF is the persistence; RDB snapshots would only add fork pauses
+                'save ""',
+                "loglevel notice",
+                *self._extra_config,
+            ],
         )
 
     def ready(self) -> bool:
@@ -111,3 +105,11 @@ class RedisServer(ManagedServer):
                 return bool(client.ping())
         except (OSError, redis.RedisError):
             return False
+
+
+def write_private_config(path: Path, port: int, password: str, directives: list[str]) -> None:
+    """A config only we can read (it holds the password): loopback, port, its folder, then `directives`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    head = [f"bind {HOST}", f"port {port}", f'dir "{path.parent.resolve()}"', f'requirepass "{password}"']
+    path.write_text("\n".join([*head, *directives, ""]))
