@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from rehearsals import Rehearsed, children
+from rehearsals import RehearsalProcesses, Rehearsed
 from votectl.localstack.databases import create_database, drop_database
 from votectl.rehearsal.driver import RehearsalOptions, rehearse
 
@@ -15,24 +15,26 @@ from votectl.rehearsal.driver import RehearsalOptions, rehearse
 def run_rehearsal(
     redis_server_url: str, postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator:
-    """`run(name, service, **options)`: one rehearsal, its report in a fresh directory named `name`."""
+    """`run(name, service, **options)`: one rehearsal, its report in a fresh directory named `name`, with
+    the processes it started that are still running once it has returned (rehearsals.RehearsalProcesses)."""
     databases: list[str] = []
 
     def run(name: str, service: str = "vote", **options: object) -> Rehearsed:
         database = f"rehearsal_{uuid.uuid4().hex[:12]}"
         databases.append(database)
         report = tmp_path_factory.mktemp(name)
-        before = children()
-        result = rehearse(
-            RehearsalOptions(
-                service=service,
-                report_dir=report,
-                redis_url=redis_server_url,
-                database_url=create_database(postgres_server_url, database),
-                **options,  # type: ignore[arg-type]
+        database_url = create_database(postgres_server_url, database)
+        with RehearsalProcesses() as processes:
+            result = rehearse(
+                RehearsalOptions(
+                    service=service,
+                    report_dir=report,
+                    redis_url=redis_server_url,
+                    database_url=database_url,
+                    **options,  # type: ignore[arg-type]
+                )
             )
-        )
-        return Rehearsed(result, report, children() - before)
+        return Rehearsed(result, report, processes.left_running())
 
     yield run
     for database in databases:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rehearsals import Rehearsed, children, described
+from rehearsals import Rehearsed, described, left_behind, reaped
 from votectl.localstack.prometheus_server import PrometheusServer
 from votectl.rehearsal.executor import ABORTED, PAUSED, PROMOTED, RehearsalResult
 
@@ -137,11 +137,12 @@ def test_blue_green_result_switches_after_pre_promotion_and_is_judged_again(mode
 
 
 def test_canary_without_traffic_ends_paused_not_promoted(tmp_path: Path) -> None:
-    """Through the CLI, with its own embedded Redis and PostgreSQL: no data is Inconclusive, never a pass."""
-    before = children()
+    """Through the CLI, with its own embedded Redis and PostgreSQL: no data is Inconclusive, never a pass.
+    The CLI runs under rehearsals.reaped, which collects whatever it leaves running."""
+    left = tmp_path / "left-running.json"
     argv = ["rehearse", "vote", "--controller", "votectl", "--speed", str(SPEED), "--rate", "0"]
     completed = subprocess.run(
-        [*VOTECTL, *argv, "--report", str(tmp_path)],
+        reaped([*VOTECTL, *argv, "--report", str(tmp_path / "report")], left),
         capture_output=True,
         text=True,
         timeout=180,
@@ -151,4 +152,4 @@ def test_canary_without_traffic_ends_paused_not_promoted(tmp_path: Path) -> None
     assert completed.stdout.startswith(f"{PAUSED}: background analysis Inconclusive")
     assert "inconclusive (2) > inconclusiveLimit (1)" in completed.stdout
     assert "canary weight 50%" not in completed.stderr
-    assert children() == before
+    assert left_behind(left) == []
