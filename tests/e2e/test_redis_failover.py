@@ -23,7 +23,8 @@ from votectl.votingclient import SteadyVoters
 pytestmark = pytest.mark.slow
 
 OPTIONS = ("Cats", "Dogs")
-STACK_ENV = {"VOTE_OPTIONS": ",".join(OPTIONS), "WORKER_CLAIM_IDLE_MS": "500"}
+# A poison entry is dead-lettered at its first failure; a dead worker's entries are claimed after 0.5 s.
+STACK_ENV = {"VOTE_OPTIONS": ",".join(OPTIONS), "WORKER_CLAIM_IDLE_MS": "500", "WORKER_MAX_DELIVERIES": "1"}
 # Generous against the ~3.5 s measured here (docs/benchmarks.md): 2 s until the primary counts as down,
 # the sentinels' election, the promotion and the other replica re-attaching (WAIT 1 needs it).
 RESUME_WITHIN_SECONDS = 15.0
@@ -82,6 +83,10 @@ def test_primary_killed_under_load_loses_and_doubles_nothing(
     database_url: str,
 ) -> None:
     _worker, vote = start_services("worker", "vote", **STACK_ENV, **sentinel_group.env())
+    with sentinel_group.primary().client() as client:
+        client.xadd("votes", {"poll": "default", "option": "Cats"})  # no voter: malformed
+        assert wait_until(lambda: client.xlen("votes:dead") == 1, timeout=30), "the poison entry stayed"
+        assert client.wait(2, 1000) == 2  # the dead letter is on both replicas before the kill
     load = SteadyVoters(vote.url, OPTIONS).start()
     try:
         assert wait_until(lambda: load.accepted() >= 300, timeout=60), "the load did not get going"
@@ -103,18 +108,21 @@ def test_primary_killed_under_load_loses_and_doubles_nothing(
     _assert_only_outage_refusals(load, killed_at, killed_at + resumed)
     _assert_exact_tally(load, database_url)
     with new.client() as client:
-        assert client.xlen("votes:dead") == 0
+        assert client.xlen("votes:dead") == 1  # the dead-letter stream survived the failover
         assert wait_until(lambda: client.xpending("votes", "workers")["pending"] == 0, timeout=30)
 
 
+@pytest.mark.parametrize("worker_dies_too", [False, True], ids=["worker-survives", "worker-dies-too"])
 def test_primary_killed_during_a_worker_batch(
     sentinel_group: RedisSentinelGroup,
     start_services: Callable[..., list[ServiceProcess]],
     database_url: str,
+    worker_dies_too: bool,
 ) -> None:
     """The worker has read a batch (on a replica too, by its WAIT) and is inside its PostgreSQL transaction
-    when the primary dies: it acknowledges on the promoted replica, where the entries are still pending."""
-    _worker, vote = start_services("worker", "vote", **STACK_ENV, **sentinel_group.env())
+    when the primary dies: the entries are still pending on the promoted replica. The worker acknowledges
+    them there; or, when it died too, a new worker claims them (XAUTOCLAIM) from the promoted replica."""
+    worker, vote = start_services("worker", "vote", **STACK_ENV, **sentinel_group.env())
     load = SteadyVoters(vote.url, OPTIONS).start()
     try:
         assert wait_until(lambda: load.accepted() >= 200, timeout=60), "the load did not get going"
@@ -130,7 +138,11 @@ def test_primary_killed_during_a_worker_batch(
             new = sentinel_group.wait_for_new_primary(old)
             with new.client() as client:
                 still_pending = client.xpending("votes", "workers")["pending"]
+            if worker_dies_too:
+                worker.kill()
             blocker.rollback()
+        if worker_dies_too:
+            start_services("worker", **STACK_ENV, **sentinel_group.env())
         assert wait_until(lambda: load.accepted() >= 200 + 400, timeout=90), "voting did not resume"
     finally:
         load.stop()
