@@ -7,12 +7,14 @@ which matters most when Redis competes with the web workers for the same CPUs.
 
 When the answers are in, the leader wakes only the next request of its batch, which wakes the one after it,
 and so on: waking them all at once would have a dozen threads fight for the GIL only to queue up behind
-it again (16 threads enqueueing against a real Redis, the loop `python -m bench vote_cpu` runs, with
-in-process metrics: 29.5 -> 24.7 µs of CPU per vote).
+it again (what that saves, measured with the loop `python -m bench vote_cpu` runs: docs/benchmarks.md,
+"Vote queue").
 
 With replicas, a vote is answered only once it is on the primary and on `wait_replicas` replicas: the
 batch's XADDs and one WAIT travel in the same round trip, and a WAIT that comes back short fails every
 vote of the batch (503, retried by the voter) rather than acknowledge one a failover could lose.
+
+What the code relies on, and what callers and the worker may rely on, is VoteQueue's contract below.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ RETRY_AFTER_SECONDS = 2
 class _Slot:
     def __init__(self, fields: dict[str, str]) -> None:
         self.fields = fields
-        # A bare lock taken at birth and released to wake the request: a third of the cost of an Event,
-        # which builds a Condition and a fresh waiter lock on every wait.
+        # A bare lock taken at birth and released to wake the request: cheaper than an Event, which
+        # builds a Condition and a fresh waiter lock on every wait (docs/benchmarks.md, "Vote queue").
         self.wake = threading.Lock()
         self.wake.acquire()
         self.leads = False  # this request sends the next batch
@@ -48,6 +50,30 @@ class _Slot:
 
 
 class VoteQueue:
+    """One process's group commit of votes onto the stream.
+
+    The contract (tests/services/test_vote_queue_contract.py checks each point against a real Redis):
+
+    1. The leader is first in its batch. A request leads either because it found nobody sending, and so
+       entered an empty waiting list, or because the previous leader picked the front of the waiting list
+       as its successor; a batch is always the whole waiting list. The wake-up chain starts at batch[0]
+       and only the leader returns without being woken, so a leader elsewhere in its batch would leave the
+       requests ahead of it asleep for good.
+    2. A vote may reach the stream more than once, and that is harmless. A round trip that fails with a
+       connection error is sent again, whole, by the client's retry policy; if Redis had applied it before
+       the connection broke, every vote of the batch is on the stream twice (and a vote answered 503, after
+       the last retry or for a short WAIT, may be on the stream all the same). The copies cannot change a
+       tally because
+       - batches are serial: one round trip at a time per queue, votes in the order they reached it, and
+         a retry goes out before the next batch is taken. Every copy of a vote is therefore older on the
+         stream than any vote that reached the queue after it, even one in flight beside it;
+       - the worker keeps, for each voter, the entry with the newest stream id (worker/apply.py: within a
+         batch and against the stored row), so an older copy never replaces a newer vote, and the newest
+         copy of a voter's last vote counts once, as the vote itself would.
+       Were a retry sent after a later batch, an older vote's copy could beat a newer one; were entries
+       counted rather than voters, copies would count.
+    """
+
     def __init__(
         self, client: redis.Redis, stream: str, wait_replicas: int = 0, wait_timeout_ms: int = 0
     ) -> None:
@@ -111,14 +137,14 @@ class VoteQueue:
         """One round trip for the whole batch; a refused entry comes back as its error, in its place.
 
         Only the leading request sends, so the queue keeps one connection of its own and writes the commands
-        straight to it: redis-py's Pipeline and pool checkout cost ~7 µs per batch more (objects, command
-        stack, a lock and a getpid() system call). Connection errors are retried, on a reopened connection,
-        by the client's own retry policy.
+        straight to it: redis-py's Pipeline and pool checkout cost more per batch (objects, command stack, a
+        lock and a getpid() system call; docs/benchmarks.md, "Vote queue"). Connection errors are retried,
+        on a reopened connection, by the client's own retry policy: the whole batch again (contract, 2).
         """
         if self._connection is None:
             self._connection = self._redis.connection_pool.get_connection()
         connection = self._connection
-        # hiredis packs each command in C; redis-py's pack_commands adds ~1.7 µs a vote around the same call.
+        # hiredis packs each command in C; redis-py's pack_commands wraps that call in Python work per vote.
         payload = b"".join(hiredis.pack_command(("XADD", self._stream, "*", *_flatten(f))) for f in entries)
         replies = len(entries) + (1 if self._wait else 0)
         results = connection.retry.call_with_retry(
