@@ -78,8 +78,9 @@ class Repo:
         return self.root / "policies" / "opa"
 
     @property
-    def rollouts_dir(self) -> Path:
-        return self.root / "rollouts"
+    def analysis_dir(self) -> Path:
+        """The AnalysisTemplates the Rollouts reference: a folder of the kustomize base."""
+        return self.root / "gitops" / "base" / "analysis"
 
     @property
     def engines_dir(self) -> Path:

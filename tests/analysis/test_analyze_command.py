@@ -178,17 +178,18 @@ def test_missing_arg_is_a_run_error(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_repository_templates_resolve_and_validate() -> None:
-    """Every template in rollouts/ passes the controller's validation once its required args are given."""
+    """Every template in gitops/base/analysis/ passes the controller's validation once its required args are
+    given."""
     from votectl.analysis.clock import VirtualClock
     from votectl.render import parse_manifests
 
     documents = [
         d
-        for f in sorted(Repo.current().rollouts_dir.glob("*.yaml"))
+        for f in sorted(Repo.current().analysis_dir.glob("*.yaml"))
         for d in parse_manifests(f.read_text(), str(f))
     ]
     templates = [d for d in documents if d.get("kind") in TEMPLATE_KINDS]
-    assert templates, "rollouts/ holds no AnalysisTemplate"
+    assert templates, "gitops/base/analysis/ holds no AnalysisTemplate"
     for template in templates:
         # "1" fits both numeric fields (count, limits) and labels
         required = {a["name"]: "1" for a in template["spec"].get("args", []) if "value" not in a}

@@ -17,8 +17,8 @@ from votectl.cli import main
 from votectl.release.images import ImageRef, images_path, read_refs, write_refs
 
 ROOT = Path(__file__).resolve().parents[2]
-# What verify needs to run on a copy: the manifests, the analysis templates, the policies and itself.
-COPIED = ("gitops", "rollouts", "policies", "scripts/votectl")
+# What verify needs to run on a copy: the manifests (analysis templates included), the policies and itself.
+COPIED = ("gitops", "policies", "scripts/votectl")
 OWNER, NAME = "acme", "voting"
 REMOTE_URL = f"https://github.com/{OWNER}/{NAME}.git"
 

@@ -22,7 +22,7 @@ from votectl.engines.build import CACHE_ENV, cache_dir
 from votectl.repo import Repo
 
 ROOT = Path(__file__).resolve().parents[2]
-COPIED = ("gitops", "policies", "rollouts", "engines")
+COPIED = ("gitops", "policies", "engines")
 VOTECTL = [sys.executable, "-m", "votectl"]
 
 

@@ -1,4 +1,5 @@
-"""Find an AnalysisTemplate or ClusterAnalysisTemplate: by name in rollouts/, or in a (multi-doc) file."""
+"""Find an AnalysisTemplate or ClusterAnalysisTemplate: by name in gitops/base/analysis/, or in a
+(multi-doc) file."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ TEMPLATE_KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
 
 
 def load_template(ref: str, search_dir: Path | None = None) -> dict[str, Any]:
-    """`ref` is a template name (looked up in the checkout's rollouts/, or `search_dir`), a file path, or
-    `FILE#NAME` for a file that holds several templates."""
+    """`ref` is a template name (looked up in the checkout's gitops/base/analysis/, or `search_dir`), a file
+    path, or `FILE#NAME` for a file that holds several templates."""
     from votectl.repo import Repo
 
     file_part, _, name = ref.partition("#")
@@ -22,7 +23,7 @@ def load_template(ref: str, search_dir: Path | None = None) -> dict[str, Any]:
         if not path.is_file():
             raise VotectlError(f"{file_part}: no such file")
         return _pick(_templates_in(path), name, str(path))
-    search_dir = search_dir or Repo.current().rollouts_dir
+    search_dir = search_dir or Repo.current().analysis_dir
     if not search_dir.is_dir():
         raise VotectlError(f"{search_dir}: no such directory to look for template {ref!r} in")
     found = [t for f in sorted(search_dir.rglob("*.y*ml")) for t in _templates_in(f)]

@@ -15,8 +15,8 @@ EXIT_CODES = {"Successful": 0, "Failed": 3, "Inconclusive": 4, "Error": 5}
 FORMATS = ("table", "json")
 
 DESCRIPTION = """\
-Evaluate an AnalysisTemplate (a name in rollouts/, a file, or FILE#NAME) exactly as the Argo Rollouts
-controller does. Default: run the measurement loop in real time. --once: one measurement per metric
+Evaluate an AnalysisTemplate (a name in gitops/base/analysis/, a file, or FILE#NAME) exactly as the Argo
+Rollouts controller does. Default: run the measurement loop in real time. --once: one measurement per metric
 now; the verdict is the worst measurement phase (limits need a series). --replay FROM..TO: re-run the
 loop in virtual time from FROM, each query an instant query at its due time; a run still going at TO is
 terminated. Times: RFC 3339, unix seconds, 'now' or 'now-DURATION' (e.g. now-15m). Ctrl-C terminates a
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("template", help="template name in rollouts/, a YAML file, or FILE#NAME")
+    parser.add_argument("template", help="template name in gitops/base/analysis/, a YAML file, or FILE#NAME")
     parser.add_argument("--prometheus", metavar="URL", help="Prometheus base URL (overrides the template's)")
     parser.add_argument("--arg", action="append", default=[], metavar="NAME=VALUE", help="set a template arg")
     mode = parser.add_mutually_exclusive_group()
