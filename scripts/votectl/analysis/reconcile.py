@@ -246,36 +246,26 @@ class AnalysisRunner:
                 everything_completed = False
                 continue
             status = _assess_metric(metric, result, terminating)
-            if status != result.phase:
-                changed = True
-                if result.measurements:
-                    result.message = result.measurements[-1].message
-                result.phase = status
-                self._emit(Event(self.clock.now(), "metric", status, metric.name, message=result.message))
+            changed = self._update_metric(metric, result, status) or changed
             if not phases.is_completed(status):
                 everything_completed = False
                 continue
-            _, reason = _limit_breach(metric, result)
-            if metric.dry_run:
-                worst = worst or phases.SUCCESSFUL
-                if reason:
-                    result.message = f"Metric assessed {status} due to {reason}"
-            elif worst is None or phases.is_worse(worst, status):
-                worst = status
-                if reason:
-                    worst_message = f'Metric "{metric.name}" assessed {status} due to {reason}'
-                    if result.message:
-                        worst_message += f': "Error Message: {result.message}"'
-        if terminating:
-            new_phase, new_message = worst or phases.SUCCESSFUL, worst_message.strip()
-        elif not everything_completed or worst is None:
-            new_phase, new_message = phases.RUNNING, ""
-        else:
-            new_phase, new_message = worst, worst_message.strip()
+            worst, worst_message = _weigh_completed(metric, result, status, worst, worst_message)
+        new_phase, new_message = _run_phase(terminating, everything_completed, worst, worst_message)
         if new_phase != self.phase:
             self._set_phase(new_phase, new_message)
             changed = True
         return changed
+
+    def _update_metric(self, metric: MetricSpec, result: MetricResult, status: str) -> bool:
+        """Record a metric's new phase (with its last measurement's message); False if it kept its phase."""
+        if status == result.phase:
+            return False
+        if result.measurements:
+            result.message = result.measurements[-1].message
+        result.phase = status
+        self._emit(Event(self.clock.now(), "metric", status, metric.name, message=result.message))
+        return True
 
     def _set_phase(self, phase: str, message: str) -> None:
         self.phase, self.message = phase, message
@@ -306,6 +296,38 @@ def _count(result: MetricResult, measurement: Measurement) -> None:
         result.failed += 1
     else:
         result.inconclusive += 1
+
+
+def _weigh_completed(
+    metric: MetricSpec, result: MetricResult, status: str, worst: str | None, worst_message: str
+) -> tuple[str | None, str]:
+    """The run's worst phase and message so far, with a completed metric added.
+
+    A dry-run metric never makes the run worse than Successful; its breach shows in its own message.
+    """
+    _, reason = _limit_breach(metric, result)
+    if metric.dry_run:
+        if reason:
+            result.message = f"Metric assessed {status} due to {reason}"
+        return worst or phases.SUCCESSFUL, worst_message
+    if worst is None or phases.is_worse(worst, status):
+        worst = status
+        if reason:
+            worst_message = f'Metric "{metric.name}" assessed {status} due to {reason}'
+            if result.message:
+                worst_message += f': "Error Message: {result.message}"'
+    return worst, worst_message
+
+
+def _run_phase(
+    terminating: bool, everything_completed: bool, worst: str | None, worst_message: str
+) -> tuple[str, str]:
+    """A terminating run ends now; otherwise it runs on until every metric has completed."""
+    if terminating:
+        return worst or phases.SUCCESSFUL, worst_message.strip()
+    if not everything_completed or worst is None:
+        return phases.RUNNING, ""
+    return worst, worst_message.strip()
 
 
 def _limit_breach(metric: MetricSpec, result: MetricResult) -> tuple[str | None, str]:

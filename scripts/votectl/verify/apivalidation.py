@@ -10,7 +10,7 @@ to the real server's verdicts.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from votectl.verify.objects import Index, dig, items, mapping, selector_matches
 
@@ -65,35 +65,66 @@ def _labels(obj: dict, where: str, labels: object) -> Iterator[Problem]:
 
 
 def _kind_rules(obj: dict) -> Iterator[Problem]:
+    """The rules of the object's kind, in _KIND_RULES order (one kind may have several)."""
     kind, spec = obj.get("kind"), mapping(obj.get("spec"))
+    for kinds, rule in _KIND_RULES:
+        if kind in kinds:
+            yield from rule(obj, spec)
+
+
+def _replicas(obj: dict, spec: dict) -> Iterator[Problem]:
     replicas = spec.get("replicas")
-    if kind in _REPLICATED and isinstance(replicas, int) and replicas < 0:
+    if isinstance(replicas, int) and replicas < 0:
         yield obj, "api/replicas", f"spec.replicas is {replicas}; it must be 0 or more"
-    if kind in _SELECTED:
-        selector = mapping(spec.get("selector"))
-        labels = mapping(dig(spec, "template", "metadata", "labels"))
-        if selector and not selector_matches(selector, labels):
-            yield obj, "api/selector", "spec.selector does not match spec.template.metadata.labels"
-    if kind == "Service":
-        service_type = spec.get("type", "ClusterIP")
-        if service_type not in _SERVICE_TYPES:
-            yield obj, "api/enum", f"spec.type {service_type!r} is not one of {', '.join(_SERVICE_TYPES)}"
-        for index, port in enumerate(items(spec.get("ports"))):
-            where = f"spec.ports[{index}]"
-            if "port" not in port:
-                yield obj, "api/required", f"{where}.port is required"
-            yield from _port_number(obj, f"{where}.port", port.get("port"), minimum=1)
-            target = port.get("targetPort")
-            if isinstance(target, int):
-                yield from _port_number(obj, f"{where}.targetPort", target, minimum=1)
-            elif isinstance(target, str) and not _PORT_NAME.match(target):
-                yield obj, "api/port", f"{where}.targetPort {target!r} is neither a number nor a port name"
-    if kind == "PodDisruptionBudget" and "minAvailable" in spec and "maxUnavailable" in spec:
+
+
+def _selector(obj: dict, spec: dict) -> Iterator[Problem]:
+    """The API server refuses a controller whose selector would not select its own pods."""
+    selector = mapping(spec.get("selector"))
+    labels = mapping(dig(spec, "template", "metadata", "labels"))
+    if selector and not selector_matches(selector, labels):
+        yield obj, "api/selector", "spec.selector does not match spec.template.metadata.labels"
+
+
+def _service(obj: dict, spec: dict) -> Iterator[Problem]:
+    service_type = spec.get("type", "ClusterIP")
+    if service_type not in _SERVICE_TYPES:
+        yield obj, "api/enum", f"spec.type {service_type!r} is not one of {', '.join(_SERVICE_TYPES)}"
+    for index, port in enumerate(items(spec.get("ports"))):
+        yield from _service_port(obj, f"spec.ports[{index}]", port)
+
+
+def _service_port(obj: dict, where: str, port: dict) -> Iterator[Problem]:
+    """A Service port needs a number; its targetPort may be a number or a container port's name."""
+    if "port" not in port:
+        yield obj, "api/required", f"{where}.port is required"
+    yield from _port_number(obj, f"{where}.port", port.get("port"), minimum=1)
+    target = port.get("targetPort")
+    if isinstance(target, int):
+        yield from _port_number(obj, f"{where}.targetPort", target, minimum=1)
+    elif isinstance(target, str) and not _PORT_NAME.match(target):
+        yield obj, "api/port", f"{where}.targetPort {target!r} is neither a number nor a port name"
+
+
+def _disruption_budget(obj: dict, spec: dict) -> Iterator[Problem]:
+    if "minAvailable" in spec and "maxUnavailable" in spec:
         yield obj, "api/pdb", "spec sets both minAvailable and maxUnavailable; set one"
-    if kind == "StatefulSet":
-        for claim in items(spec.get("volumeClaimTemplates")):
-            request = dig(claim, "spec", "resources", "requests", "storage")
-            yield from _quantity(obj, "spec.volumeClaimTemplates[].spec.resources.requests.storage", request)
+
+
+def _volume_claims(obj: dict, spec: dict) -> Iterator[Problem]:
+    for claim in items(spec.get("volumeClaimTemplates")):
+        request = dig(claim, "spec", "resources", "requests", "storage")
+        yield from _quantity(obj, "spec.volumeClaimTemplates[].spec.resources.requests.storage", request)
+
+
+# (kinds, rule): every rule whose kinds hold the object's kind runs, in this order.
+_KIND_RULES: tuple[tuple[tuple[str, ...], Callable[[dict, dict], Iterator[Problem]]], ...] = (
+    (_REPLICATED, _replicas),
+    (_SELECTED, _selector),
+    (("Service",), _service),
+    (("PodDisruptionBudget",), _disruption_budget),
+    (("StatefulSet",), _volume_claims),
+)
 
 
 def _port_number(obj: dict, where: str, value: object, minimum: int) -> Iterator[Problem]:
@@ -137,13 +168,8 @@ def _pod_template(workload: dict, template: dict) -> Iterator[Problem]:
 def _container(
     workload: dict, where: str, container: dict, volumes: set[str], names: set[str]
 ) -> Iterator[Problem]:
-    name = container.get("name")
-    if isinstance(name, str):
-        if not (_DNS_LABEL.match(name) and len(name) <= 63):
-            yield workload, "api/name", f"{where}.name {name!r} is not a lowercase RFC 1123 label"
-        if name in names:
-            yield workload, "api/name", f"{where}.name {name!r} is used by another container of the pod"
-        names.add(name)
+    """One container of a pod template; `names` gathers the pod's container names to catch repeats."""
+    yield from _container_name(workload, where, container.get("name"), names)
     if not container.get("image"):
         yield workload, "api/required", f"{where}.image is required"
     for field, allowed in _ENUMS.items():
@@ -151,20 +177,39 @@ def _container(
         if value is not None and value not in allowed:
             yield workload, "api/enum", f"{where}.{field} {value!r} is not one of {', '.join(allowed)}"
     for index, port in enumerate(items(container.get("ports"))):
-        yield from _port_number(
-            workload, f"{where}.ports[{index}].containerPort", port.get("containerPort"), 1
-        )
-        yield from _port_number(workload, f"{where}.ports[{index}].hostPort", port.get("hostPort"), 0)
-        protocol = port.get("protocol")
-        if protocol is not None and protocol not in _ENUMS["protocol"]:
-            yield (
-                workload,
-                "api/enum",
-                f"{where}.ports[{index}].protocol {protocol!r} is not TCP, UDP or SCTP",
-            )
+        yield from _container_port(workload, f"{where}.ports[{index}]", port)
     for kind in ("limits", "requests"):
         for resource, value in mapping(dig(container, "resources", kind)).items():
             yield from _quantity(workload, f"{where}.resources.{kind}.{resource}", value)
+    yield from _volume_mounts(workload, where, container, volumes)
+    yield from _probes(workload, where, container)
+    if dig(container, "securityContext", "procMount") == "Unmasked":
+        yield (
+            workload,
+            "api/security",
+            f"{where}.securityContext.procMount Unmasked needs hostUsers: false (Pod Security forbids it)",
+        )
+
+
+def _container_name(workload: dict, where: str, name: object, names: set[str]) -> Iterator[Problem]:
+    if isinstance(name, str):
+        if not (_DNS_LABEL.match(name) and len(name) <= 63):
+            yield workload, "api/name", f"{where}.name {name!r} is not a lowercase RFC 1123 label"
+        if name in names:
+            yield workload, "api/name", f"{where}.name {name!r} is used by another container of the pod"
+        names.add(name)
+
+
+def _container_port(workload: dict, where: str, port: dict) -> Iterator[Problem]:
+    """A containerPort starts at 1; a hostPort of 0 means none."""
+    yield from _port_number(workload, f"{where}.containerPort", port.get("containerPort"), 1)
+    yield from _port_number(workload, f"{where}.hostPort", port.get("hostPort"), 0)
+    protocol = port.get("protocol")
+    if protocol is not None and protocol not in _ENUMS["protocol"]:
+        yield workload, "api/enum", f"{where}.protocol {protocol!r} is not TCP, UDP or SCTP"
+
+
+def _volume_mounts(workload: dict, where: str, container: dict, volumes: set[str]) -> Iterator[Problem]:
     for index, mount in enumerate(items(container.get("volumeMounts"))):
         if str(mount.get("name")) not in volumes:
             yield (
@@ -172,13 +217,10 @@ def _container(
                 "api/volume",
                 f"{where}.volumeMounts[{index}] names volume {mount.get('name')!r}, not in the pod",
             )
+
+
+def _probes(workload: dict, where: str, container: dict) -> Iterator[Problem]:
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         handler = container.get(probe)
         if isinstance(handler, dict) and sum(key in handler for key in _PROBE_HANDLERS) != 1:
             yield workload, "api/probe", f"{where}.{probe} needs exactly one of {', '.join(_PROBE_HANDLERS)}"
-    if dig(container, "securityContext", "procMount") == "Unmasked":
-        yield (
-            workload,
-            "api/security",
-            f"{where}.securityContext.procMount Unmasked needs hostUsers: false (Pod Security forbids it)",
-        )

@@ -7,6 +7,7 @@ ExternalSecret, a SealedSecret or a CloudNativePG Cluster instead of a Secret in
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TypeGuard
 
 from votectl.verify.objects import Index, dig, items, mapping, name_of, selector_matches
 
@@ -114,33 +115,47 @@ def _pod_spec_refs(template: dict) -> Iterator[tuple[str, str, str]]:
     spec = mapping(template.get("spec"))
     containers = [*items(spec.get("initContainers")), *items(spec.get("containers"))]
     for container in containers:
-        at = f"container {container.get('name')!r}"
-        for env in items(container.get("env")):
-            for kind, field in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
-                ref = dig(env, "valueFrom", field)
-                if isinstance(ref, dict) and not ref.get("optional"):
-                    yield kind, str(ref.get("name")), f"{at} env {env.get('name')}"
-        for source in items(container.get("envFrom")):
-            for kind, field in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
-                ref = source.get(field)
-                if isinstance(ref, dict) and not ref.get("optional"):
-                    yield kind, str(ref.get("name")), f"{at} envFrom"
+        yield from _container_refs(container)
     for volume in items(spec.get("volumes")):
-        at = f"volume {volume.get('name')!r}"
-        if isinstance(volume.get("configMap"), dict) and not volume["configMap"].get("optional"):
-            yield "ConfigMap", str(volume["configMap"].get("name")), at
-        if isinstance(volume.get("secret"), dict) and not volume["secret"].get("optional"):
-            yield "Secret", str(volume["secret"].get("secretName")), at
-        for source in items(dig(volume, "projected", "sources")):
-            for kind, field in (("ConfigMap", "configMap"), ("Secret", "secret")):
-                ref = source.get(field)
-                if isinstance(ref, dict) and not ref.get("optional"):
-                    yield kind, str(ref.get("name")), at
+        yield from _volume_refs(volume)
     for secret in items(spec.get("imagePullSecrets")):
         yield "Secret", str(secret.get("name")), "imagePullSecrets"
     account = spec.get("serviceAccountName")
     if account and account != "default":
         yield "ServiceAccount", str(account), "serviceAccountName"
+
+
+def _needed(ref: object) -> TypeGuard[dict]:
+    """A reference marked optional lets the pod start without what it names, so it is not checked."""
+    return isinstance(ref, dict) and not ref.get("optional")
+
+
+def _container_refs(container: dict) -> Iterator[tuple[str, str, str]]:
+    at = f"container {container.get('name')!r}"
+    for env in items(container.get("env")):
+        for kind, field in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
+            ref = dig(env, "valueFrom", field)
+            if _needed(ref):
+                yield kind, str(ref.get("name")), f"{at} env {env.get('name')}"
+    for source in items(container.get("envFrom")):
+        for kind, field in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
+            ref = source.get(field)
+            if _needed(ref):
+                yield kind, str(ref.get("name")), f"{at} envFrom"
+
+
+def _volume_refs(volume: dict) -> Iterator[tuple[str, str, str]]:
+    """A volume names its ConfigMap by `name` but its Secret by `secretName`; projected sources by `name`."""
+    at = f"volume {volume.get('name')!r}"
+    if _needed(volume.get("configMap")):
+        yield "ConfigMap", str(volume["configMap"].get("name")), at
+    if _needed(volume.get("secret")):
+        yield "Secret", str(volume["secret"].get("secretName")), at
+    for source in items(dig(volume, "projected", "sources")):
+        for kind, field in (("ConfigMap", "configMap"), ("Secret", "secret")):
+            ref = source.get(field)
+            if _needed(ref):
+                yield kind, str(ref.get("name")), at
 
 
 def _produced_secrets(index: Index) -> set[str]:

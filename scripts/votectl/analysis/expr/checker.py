@@ -8,6 +8,7 @@ sure, the type is ANY and nothing is reported, so this check can only add Errors
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -42,6 +43,7 @@ class Type:
 
 INT, FLOAT, BOOL, STRING, NIL, ANY = (Type(k) for k in ("int", "float", "bool", "string", "nil", "any"))
 NUMBERS = ("int", "float")
+_PREDICATES = ("all", "any", "none", "one", "filter", "map", "count")  # take a closure
 _ARRAY_FUNCTIONS = ("sum", "first", "last")  # their argument must be an array (or unknown)
 _NUMBER_FUNCTIONS = {"abs": None, "ceil": FLOAT, "floor": FLOAT, "round": FLOAT}  # None: the argument's type
 _FLOAT_ARGUMENT = ("isNaN", "isInf")  # Argo passes math.IsNaN-like funcs taking a float64
@@ -178,40 +180,25 @@ class _Checker:
         return target if isinstance(node, Slice) else target.elem or ANY
 
     def _call(self, node: Call, element: Type | None) -> Type:
+        """A builtin call, checked by its name; builtins this subset does not type give ANY."""
         args = list(node.args)
-        if node.name in ("all", "any", "none", "one", "filter", "map", "count") and len(args) == 2:
+        if node.name in _PREDICATES and len(args) == 2:
             return self._predicate(node.name, args[0], args[1], element)
         types = [self.visit(arg, element) for arg in args]
-        if node.name == "len" and types and types[0].kind not in ("array", "string", "any"):
-            raise ExprError(f"invalid argument for len (type {types[0]})")
-        if node.name in _ARRAY_FUNCTIONS and types:
-            return _array_function(node.name, types[0])
-        if node.name in _NUMBER_FUNCTIONS and types:
-            if types[0].kind not in (*NUMBERS, "any"):
-                raise ExprError(f"invalid argument for {node.name} (type {types[0]})")
-            return _NUMBER_FUNCTIONS[node.name] or types[0]
-        if node.name in _FLOAT_ARGUMENT and types:
-            if types[0].kind not in ("float", "int", "any"):
-                raise ExprError(f"cannot use {types[0]} as argument (type float64) to call {node.name}")
-            if types[0].kind == "int":  # allowed: its int literals become floats (evaluation._floatify)
-                self.floated.add(id(node))
-            return BOOL
-        if node.name in _ONE_ARRAY:
-            if len(types) != 1:
-                raise ExprError(f"invalid number of arguments (expected 1, got {len(types)})")
-            if types[0].kind not in ("array", "any"):
-                raise ExprError(f"cannot {_ONE_ARRAY[node.name]} {types[0]}")
-            return FLOAT
-        if node.name in _NUMBERS_ONLY:
-            if not types:
-                raise ExprError(f"not enough arguments to call {node.name}")
-            for argument in types:
-                if argument.kind == "any":
-                    break
-                if argument.kind not in NUMBERS:
-                    raise ExprError(f"invalid argument for {node.name} (type {argument})")
+        if node.name in _FLOAT_ARGUMENT:
+            return self._float_argument(node, types)
+        builtin = _BUILTINS.get(node.name)
+        return builtin(node.name, types) if builtin else {"int": INT, "float": FLOAT}.get(node.name, ANY)
+
+    def _float_argument(self, node: Call, types: list[Type]) -> Type:
+        """isNaN/isInf: an int argument is allowed, and noted so evaluation passes it as a float."""
+        if not types:
             return ANY
-        return {"len": INT, "int": INT, "float": FLOAT}.get(node.name, ANY)
+        if types[0].kind not in ("float", "int", "any"):
+            raise ExprError(f"cannot use {types[0]} as argument (type float64) to call {node.name}")
+        if types[0].kind == "int":  # allowed: its int literals become floats (evaluation._floatify)
+            self.floated.add(id(node))
+        return BOOL
 
     def _predicate(self, name: str, collection: Node, body: Node, element: Type | None) -> Type:
         items = self.visit(collection, element)
@@ -256,10 +243,61 @@ def _arithmetic(op: str, left: Type, right: Type) -> Type:
     raise _mismatch(op, left, right)
 
 
-def _array_function(name: str, argument: Type) -> Type:
+def _len(name: str, types: list[Type]) -> Type:
+    """len takes an array or a string (or an argument of unknown type)."""
+    if types and types[0].kind not in ("array", "string", "any"):
+        raise ExprError(f"invalid argument for len (type {types[0]})")
+    return INT
+
+
+def _array_function(name: str, types: list[Type]) -> Type:
+    """sum, first, last take an array; first and last give its element's type, sum an unknown one."""
+    if not types:
+        return ANY
+    argument = types[0]
     if argument.kind not in ("array", "any"):
         verb = "sum" if name == "sum" else f"get {name} element from"
         raise ExprError(f"cannot {verb} {argument}")
     if name == "sum" or argument.kind == "any":
         return ANY
     return argument.elem or ANY
+
+
+def _number_function(name: str, types: list[Type]) -> Type:
+    """abs keeps its argument's type; ceil, floor and round give a float."""
+    if not types:
+        return ANY
+    if types[0].kind not in (*NUMBERS, "any"):
+        raise ExprError(f"invalid argument for {name} (type {types[0]})")
+    return _NUMBER_FUNCTIONS[name] or types[0]
+
+
+def _one_array(name: str, types: list[Type]) -> Type:
+    """mean, median: exactly one array, whatever its elements, gives a float."""
+    if len(types) != 1:
+        raise ExprError(f"invalid number of arguments (expected 1, got {len(types)})")
+    if types[0].kind not in ("array", "any"):
+        raise ExprError(f"cannot {_ONE_ARRAY[name]} {types[0]}")
+    return FLOAT
+
+
+def _numbers_only(name: str, types: list[Type]) -> Type:
+    """max, min take numbers; past an argument of unknown type nothing more can be said."""
+    if not types:
+        raise ExprError(f"not enough arguments to call {name}")
+    for argument in types:
+        if argument.kind == "any":
+            break
+        if argument.kind not in NUMBERS:
+            raise ExprError(f"invalid argument for {name} (type {argument})")
+    return ANY
+
+
+# The builtins whose arguments are checked, by name; each gets the name and its arguments' types.
+_BUILTINS: dict[str, Callable[[str, list[Type]], Type]] = {
+    "len": _len,
+    **dict.fromkeys(_ARRAY_FUNCTIONS, _array_function),
+    **dict.fromkeys(_NUMBER_FUNCTIONS, _number_function),
+    **dict.fromkeys(_ONE_ARRAY, _one_array),
+    **dict.fromkeys(_NUMBERS_ONLY, _numbers_only),
+}
