@@ -27,7 +27,7 @@ from votectl.localstack.redis_sentinel import RedisSentinelGroup
 from votectl.votingclient import SteadyVoters
 
 from bench.harness import BenchStack, bench_stack, write_result
-from bench.vote_throughput import _LUA, OPTIONS, VOTERS, measure, voter_cookies
+from bench.vote_throughput import OPTIONS, VOTERS, measure, voter_cookies, write_vote_script
 
 ROUNDS = int(os.environ.get("REDIS_BENCH_ROUNDS", "5"))
 FAILOVERS = int(os.environ.get("REDIS_BENCH_FAILOVERS", "3"))
@@ -51,8 +51,7 @@ def _throughput(stack: BenchStack, group: RedisSentinelGroup, scratch: Path) -> 
         for name in order:
             script = scratch / f"{name}.lua"
             if not script.exists():
-                cookies = voter_cookies(votes[name].url, VOTERS)
-                script.write_text(_LUA % {"cookies": "{" + ", ".join(json.dumps(c) for c in cookies) + "}"})
+                write_vote_script(script, voter_cookies(votes[name].url, VOTERS))
             runs[name] = measure(votes[name], script)
         print(json.dumps({name: runs[name]["accepted_per_s"] for name in SETUPS}), flush=True)
         rounds.append(runs)

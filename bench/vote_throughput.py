@@ -40,7 +40,7 @@ TARGET_RATIO = 0.6
 IDLE_WORKER_SHARE = 0.2
 MAX_ATTEMPTS = 4
 
-_LUA = """
+LUA = """
 local cookies = %(cookies)s
 local bodies = {'{"option": "Cats"}', '{"option": "Dogs"}'}
 local counter = 0
@@ -70,6 +70,11 @@ def voter_cookies(vote_url: str, count: int) -> list[str]:
         response.raise_for_status()
         cookies.append("; ".join(f"{c.name}={c.value}" for c in session.cookies))
     return cookies
+
+
+def write_vote_script(path: Path, cookies: list[str]) -> None:
+    """wrk's Lua script voting with these voter cookies in turn."""
+    path.write_text(LUA % {"cookies": "{" + ", ".join(json.dumps(c) for c in cookies) + "}"})
 
 
 def run_wrk(url: str, script: Path) -> dict:
@@ -122,7 +127,7 @@ def main() -> dict:
         try:
             cookies = voter_cookies(vote.url, VOTERS)
             script = Path(scratch) / "vote.lua"
-            script.write_text(_LUA % {"cookies": "{" + ", ".join(json.dumps(c) for c in cookies) + "}"})
+            write_vote_script(script, cookies)
             rounds = []
             for number in range(ROUNDS):
                 # ABBA order: neither side always runs right after the other one's load

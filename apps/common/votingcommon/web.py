@@ -9,11 +9,12 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from votingcommon import metrics
 from votingcommon.health import HealthProbe
+from votingcommon.polls import Poll, PollCatalog
 
 log = logging.getLogger(__name__)
 
@@ -190,3 +191,11 @@ def _add_health_routes(app: Flask, probe: HealthProbe) -> None:
     def metrics_endpoint() -> Response:
         payload, content_type = metrics.render()
         return Response(payload, content_type=content_type)
+
+
+def poll_or_404(polls: PollCatalog, poll_id: str) -> Poll:
+    """The poll a URL names; an unknown id is a 404 (JSON or HTML, by the blueprint's error handlers)."""
+    poll = polls.get(poll_id)
+    if poll is None:
+        raise NotFound(f"there is no poll {poll_id!r}")
+    return poll

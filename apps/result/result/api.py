@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response
-from votingcommon.web import json_errors
+from votingcommon.web import json_errors, poll_or_404
 
 from result.snapshot import as_csv, export_csv, export_filename, export_json
-from result.views import current_deps, known, snapshot
+from result.views import current_deps, snapshot
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 json_errors(bp)
@@ -30,13 +30,13 @@ def results_csv() -> Response:
 @bp.get("/polls/<poll_id>/results")
 def poll_results(poll_id: str) -> dict[str, Any]:
     deps = current_deps()
-    return snapshot(deps, known(deps, poll_id))
+    return snapshot(deps, poll_or_404(deps.polls, poll_id))
 
 
 @bp.get("/polls/<poll_id>/results.csv")
 def poll_results_csv(poll_id: str) -> Response:
     deps = current_deps()
-    poll = known(deps, poll_id)
+    poll = poll_or_404(deps.polls, poll_id)
     current = snapshot(deps, poll)
     return _download(
         export_csv(poll, current), "text/csv; charset=utf-8", export_filename(poll, current, "csv")
@@ -46,7 +46,7 @@ def poll_results_csv(poll_id: str) -> Response:
 @bp.get("/polls/<poll_id>/results.json")
 def poll_results_json(poll_id: str) -> Response:
     deps = current_deps()
-    poll = known(deps, poll_id)
+    poll = poll_or_404(deps.polls, poll_id)
     current = snapshot(deps, poll)
     body = json.dumps(export_json(poll, current), indent=2) + "\n"
     return _download(body, "application/json", export_filename(poll, current, "json"))

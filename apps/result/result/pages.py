@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, render_template
 from votingcommon.polls import Poll, format_time
-from votingcommon.web import json_errors
+from votingcommon.web import json_errors, poll_or_404
 
-from result.views import ResultDeps, current_deps, known, snapshot
+from result.views import ResultDeps, current_deps, snapshot
 
 bp = Blueprint("pages", __name__)
 bp.add_app_template_filter(format_time, "when")
@@ -25,7 +25,7 @@ def index() -> str:
 @bp.get("/polls/<poll_id>")
 def poll_page(poll_id: str) -> str:
     deps = current_deps()
-    return _page(deps, known(deps, poll_id))
+    return _page(deps, poll_or_404(deps.polls, poll_id))
 
 
 def _page(deps: ResultDeps, poll: Poll) -> str:

@@ -9,11 +9,11 @@ from typing import Any
 
 from flask import Blueprint, Response
 from votingcommon.polls import Poll
-from votingcommon.web import json_errors, mark_error
+from votingcommon.web import json_errors, mark_error, poll_or_404
 from werkzeug.exceptions import ServiceUnavailable
 
 from result.hub import TallyHub
-from result.views import ResultDeps, current_deps, known, snapshot
+from result.views import ResultDeps, current_deps, snapshot
 
 KEEPALIVE_SECONDS = 15.0
 # Streams end after a while; EventSource reconnects by itself, and no thread is held forever by a lost peer.
@@ -34,7 +34,7 @@ def results_stream() -> Response:
 @bp.get("/polls/<poll_id>/results/stream")
 def poll_results_stream(poll_id: str) -> Response:
     deps = current_deps()
-    return _stream(deps, known(deps, poll_id))
+    return _stream(deps, poll_or_404(deps.polls, poll_id))
 
 
 def _stream(deps: ResultDeps, poll: Poll) -> Response:

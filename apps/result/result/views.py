@@ -17,7 +17,7 @@ from votingcommon.connections import PgPool
 from votingcommon.faults import FaultInjector
 from votingcommon.polls import Poll, PollCatalog
 from votingcommon.web import mark_error
-from werkzeug.exceptions import NotFound, ServiceUnavailable
+from werkzeug.exceptions import ServiceUnavailable
 
 from result.hub import TallyHub
 from result.snapshot import read_snapshot
@@ -38,13 +38,6 @@ def current_deps() -> ResultDeps:
     """The current app's dependencies, stored by create_app (votingcommon.web.register_blueprints). Taken
     once per request and handed to the helpers below, as vote does."""
     return current_app.extensions[SERVICE]
-
-
-def known(deps: ResultDeps, poll_id: str) -> Poll:
-    poll = deps.polls.get(poll_id)
-    if poll is None:
-        raise NotFound(f"there is no poll {poll_id!r}")
-    return poll
 
 
 def snapshot(deps: ResultDeps, poll: Poll) -> dict[str, Any]:

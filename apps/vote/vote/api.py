@@ -10,10 +10,10 @@ import json
 from typing import Any
 
 from flask import Blueprint, request
-from votingcommon.web import json_errors
+from votingcommon.web import json_errors, poll_or_404
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-from vote.views import admit, cast, current_deps, known, write_voter_cookie
+from vote.views import admit, cast, current_deps, write_voter_cookie
 
 API_FIELDS = frozenset({"option", "poll"})
 
@@ -37,7 +37,7 @@ def vote() -> tuple[dict[str, Any], int]:
 def poll_vote(poll_id: str) -> tuple[dict[str, Any], int]:
     deps = current_deps()
     admit(deps)
-    poll = known(deps, poll_id)
+    poll = poll_or_404(deps.polls, poll_id)
     body = _json_object()
     if body.get("poll", poll.id) != poll.id:
         raise BadRequest("the poll in the body differs from the poll in the path")

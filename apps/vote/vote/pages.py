@@ -14,10 +14,10 @@ from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from votingcommon.polls import Poll, format_time
 from votingcommon.store import read_choice
-from votingcommon.web import error_message, json_http_error, note_unexpected
+from votingcommon.web import error_message, json_http_error, note_unexpected, poll_or_404
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from vote.views import VoteDeps, admit, cast, current_deps, known, voter, write_voter_cookie
+from vote.views import VoteDeps, admit, cast, current_deps, voter, write_voter_cookie
 
 log = logging.getLogger(__name__)
 FORM_MESSAGES = {
@@ -49,13 +49,13 @@ def default_vote_form() -> tuple[str, int]:
 @bp.get("/polls/<poll_id>")
 def poll_page(poll_id: str) -> tuple[str, int]:
     deps = current_deps()
-    return _show(deps, known(deps, poll_id))
+    return _show(deps, poll_or_404(deps.polls, poll_id))
 
 
 @bp.post("/polls/<poll_id>")
 def poll_vote_form(poll_id: str) -> tuple[str, int]:
     deps = current_deps()
-    return _vote_form(deps, known(deps, poll_id))
+    return _vote_form(deps, poll_or_404(deps.polls, poll_id))
 
 
 @bp.errorhandler(HTTPException)

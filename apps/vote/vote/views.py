@@ -17,7 +17,7 @@ from votingcommon.connections import PgPool
 from votingcommon.faults import FaultInjector
 from votingcommon.polls import MAX_OPTION_LENGTH, Poll, PollCatalog
 from votingcommon.votes import Vote, now_ms
-from werkzeug.exceptions import BadRequest, Conflict, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, Conflict, RequestEntityTooLarge
 
 from vote.queue import VoteQueue
 from vote.ratelimit import VoteRateLimit
@@ -42,13 +42,6 @@ def current_deps() -> VoteDeps:
     """The current app's dependencies, stored by create_app (votingcommon.web.register_blueprints). Taken
     once per request and handed to the helpers below: each lookup through `current_app` costs ~0.7 µs."""
     return current_app.extensions[SERVICE]
-
-
-def known(deps: VoteDeps, poll_id: str) -> Poll:
-    poll = deps.polls.get(poll_id)
-    if poll is None:
-        raise NotFound(f"there is no poll {poll_id!r}")
-    return poll
 
 
 def voter(deps: VoteDeps) -> tuple[str, bool]:
