@@ -133,3 +133,11 @@ def test_service_that_cannot_start_reports_why_in_one_line(tmp_path: Path) -> No
     assert message.startswith("vote exited with code 2")
     assert "VOTE_OPTIONS" in message
     assert "\n" not in message
+
+
+def test_picked_ports_are_distinct_and_outside_the_ephemeral_range() -> None:
+    """Outgoing connections take ephemeral ports; a port picked from that range was stolen in CI."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = [free_port() for _ in range(50)]
+    assert len(set(ports)) == len(ports)
+    assert all(1024 < port < low for port in ports)

@@ -1,20 +1,41 @@
-"""Loopback port helpers: the stack never assumes a port is free, it asks the kernel."""
+"""Loopback port helpers: the stack never assumes a port is free, it checks before it binds."""
 
 from __future__ import annotations
 
 import errno
+import random
 import socket
 import time
 from collections.abc import Callable
 
 from votectl.errors import VotectlError
 
+# Ports we pick sit below the kernel's ephemeral range: a port from that range can be taken, between
+# our pick and the server's bind, by any client's outgoing connection (a replica connecting to its
+# primary did exactly that in CI). Below it only other listeners compete, and we check for those.
+_PICK_FLOOR = 20000
+_handed_out: set[int] = set()
+
+
+def _ephemeral_floor() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as handle:
+            return int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default; other kernels keep theirs higher still
+
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port the kernel just handed out; servers that cannot bind port 0 themselves use it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    """A free port for a server that cannot bind port 0 itself, never one handed out before here."""
+    ceiling = _ephemeral_floor()
+    if ceiling - _PICK_FLOOR < 1000:
+        ceiling = 65535  # an unusual range leaves no room below it: fall back to any free port
+    for _ in range(200):
+        port = random.randrange(_PICK_FLOOR, ceiling)
+        if port not in _handed_out and not port_in_use(host, port):
+            _handed_out.add(port)
+            return port
+    raise VotectlError(f"no free port on {host} between {_PICK_FLOOR} and {ceiling}")
 
 
 def port_in_use(host: str, port: int) -> bool:
