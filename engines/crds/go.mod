@@ -6,7 +6,7 @@ module votingplatform.local/engines/crds
 go 1.26.0
 
 require (
-	github.com/argoproj/argo-cd/v3 v3.5.7
+	github.com/argoproj/argo-cd/v3 v3.2.11
 	github.com/argoproj/argo-rollouts v1.9.1
 	github.com/cloudnative-pg/cloudnative-pg v1.27.0
 	github.com/external-secrets/external-secrets v0.16.2

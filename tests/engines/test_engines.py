@@ -16,6 +16,8 @@ from votectl.engines.crds import crds, render_schemas, to_json_schema
 ROOT = Path(__file__).resolve().parents[2]
 # What the gate, the control plane and the rehearsals need (issues 12 and 13).
 REQUIRED = {
+    "argocd",
+    "kustomize",
     "opa",
     "conftest",
     "etcd",
@@ -46,6 +48,11 @@ def test_every_required_engine_is_pinned_and_built() -> None:
         assert state.fresh, f"{state.engine.name} is not built from its current pins"
     assert known["kube-apiserver"].version == "v1.37.2"
     assert known["rollouts-controller"].version == known["kubectl-argo-rollouts"].version == "v1.9.1"
+    # the Argo CD CRDs the cluster gets are the ones of the Argo CD that runs against it
+    from votectl.engines.catalog import crd_sources
+
+    pinned = {source.module: source.version for source in crd_sources()}
+    assert known["argocd"].version == pinned["github.com/argoproj/argo-cd/v3"] == "v3.2.11"
 
 
 def _go_version() -> str:
@@ -67,6 +74,8 @@ def test_binaries_report_the_pinned_versions() -> None:
         "conftest", "--version"
     )
     assert "v1.9.1" in run("kubectl-argo-rollouts", "version")
+    assert run("argocd", "version", "--client", "--short").startswith("argocd: v3.2.11")
+    assert run("kustomize", "version").strip() == "v5.8.1"
 
 
 def test_a_second_build_reuses_every_binary() -> None:
