@@ -4,7 +4,9 @@ etcd, kube-apiserver (TLS, RBAC, the default admission plugins, PodSecurity amon
 kube-controller-manager and kube-scheduler are the real programs, built from the pinned modules; kwok plays
 the kubelets (pods are scheduled, become Running and Ready, but no container runs). A small provisioner
 binds PersistentVolumeClaims of the default StorageClass, as a cluster's CSI driver would. The platform's
-CRDs come from the pinned operator modules. Optionally the real Argo Rollouts controller runs against it.
+CRDs come from the pinned operator modules. Optionally the real Argo Rollouts controller runs against it,
+and real Argo CD (cluster/argocd.py), with a stand-in for the status of operators that cannot run here
+(cluster/operators.py).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ Progress = Callable[[str], None]
 class ClusterOptions:
     nodes: int = 3
     with_rollouts: bool = False
+    with_argocd: bool = False
     # False: only etcd and kube-apiserver with the CRDs, enough for dry runs (`verify --server`)
     workloads: bool = True
     # Only the CRDs of these (group, kind)s; None: all of them. Each CRD costs the API server ~0.5 s of CPU.
@@ -104,7 +107,7 @@ class LocalCluster:
         self.options = options or ClusterOptions()
         self.repo = repo or Repo.current()
         self.kubeconfig = state_dir / "kubeconfig"
-        self.processes: dict[str, Component] = {}
+        self.processes: dict[str, ManagedServer] = {}
         self.client: KubeClient | None = None
         self._stop = threading.Event()
         self._provisioner: threading.Thread | None = None
@@ -123,7 +126,13 @@ class LocalCluster:
     def engines(self) -> list[str]:
         if not self.options.workloads:
             return ["etcd", "kube-apiserver"]
-        return [*COMPONENTS, *(["rollouts-controller"] if self.options.with_rollouts else [])]
+        from votectl.cluster import argocd
+
+        return [
+            *COMPONENTS,
+            *(["rollouts-controller"] if self.options.with_rollouts else []),
+            *(argocd.ENGINES if self.options.with_argocd else []),
+        ]
 
     def start(self, progress: Progress | None = None) -> None:
         say = progress or (lambda _message: None)
@@ -155,6 +164,9 @@ class LocalCluster:
         if self.options.with_rollouts:
             say("starting the Argo Rollouts controller")
             self._start_rollouts(binaries["rollouts-controller"])
+        if self.options.with_argocd:
+            say("starting Argo CD (repo-server, application controller, ApplicationSet controller)")
+            self._start_argocd()
 
     def stop(self) -> None:
         """Controllers, then the API server, then etcd: nothing is left running, even after a failed start."""
@@ -175,7 +187,7 @@ class LocalCluster:
     def pids(self) -> dict[str, int]:
         return {name: process.pid for name, process in self.processes.items() if process.pid}
 
-    def _start(self, *components: Component, timeout: float | None = None) -> None:
+    def _start(self, *components: ManagedServer, timeout: float | None = None) -> None:
         """Side by side; each is known before it starts, so `stop()` stops it even after a failed start."""
         for component in components:
             self.processes[component.name] = component
@@ -376,8 +388,12 @@ class LocalCluster:
     def _provision_volumes(self) -> None:
         """Give every pending claim of our StorageClass a matching volume, as a CSI provisioner would; claims
         of any other class stay Pending, as they would in a cluster without that class."""
+        from votectl.cluster.operators import report_status
+
         while not self._stop.wait(0.5):
             with suppress(VotectlError, requests.RequestException):
+                if self.options.with_argocd:
+                    report_status(self._client())
                 claims = self._client().get("/api/v1/persistentvolumeclaims").body.get("items") or []
                 for claim in claims:
                     spec = claim.get("spec") or {}
@@ -411,6 +427,18 @@ class LocalCluster:
             env={"POD_NAMESPACE": ROLLOUTS_NAMESPACE, "PATH": "/usr/bin:/bin"},
         )
         self._start(rollouts)
+
+    def _start_argocd(self) -> None:
+        from votectl.cluster import argocd
+
+        argocd.install_config(self._client())
+
+        def make(name: str, argv: list[str], port: int, health: Callable[[], bool], not_ready: str, env: dict):
+            return Component(name, self.state_dir, argv, port, health, not_ready, env)
+
+        redis, roles = argocd.components(self.state_dir, self.kubeconfig, make, _http_ok)
+        self._start(redis)
+        self._start(*roles)
 
     def _client(self) -> KubeClient:
         if self.client is None:

@@ -43,12 +43,18 @@ def rehearsal_objects(
     for obj in [*kept, rollout]:
         if obj.get("kind") != "ClusterAnalysisTemplate":
             obj["metadata"]["namespace"] = namespace
-    templates = [obj for obj in kept if obj["kind"] in ("AnalysisTemplate", "ClusterAnalysisTemplate")]
+    retime([*kept, rollout], prometheus_url, timing)
+    return [*kept, rollout]
+
+
+def retime(objects: list[dict[str, Any]], prometheus_url: str, timing: Timing) -> None:
+    """In place: the analysis templates and Rollouts among `objects` on `timing`, querying `prometheus_url`."""
+    templates = [obj for obj in objects if obj.get("kind") in ("AnalysisTemplate", "ClusterAnalysisTemplate")]
     roles = _arg_roles(templates)
     for template in templates:
         _retime_template(template, roles, prometheus_url, timing)
-    _retime_rollout(rollout, roles, prometheus_url, timing)
-    return [*kept, rollout]
+    for rollout in (obj for obj in objects if obj.get("kind") == "Rollout"):
+        _retime_rollout(rollout, roles, prometheus_url, timing)
 
 
 def canary_revision(rollout: dict[str, Any], canary_env: dict[str, str], paused: bool) -> dict[str, Any]:
