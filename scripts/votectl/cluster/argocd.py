@@ -147,7 +147,8 @@ def components(
             f"--probe-addr=127.0.0.1:{appset_probe}",
             "--enable-leader-election=false",
         ],
-        appset_probe,
-        f"http://127.0.0.1:{appset_probe}/healthz",
+        appset_metrics,
+        # it registers no health checks (its /healthz is a 404): serving metrics means it is up
+        f"http://127.0.0.1:{appset_metrics}/metrics",
     )
     return redis, [repo_server, controller, appset]
