@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from votectl.cluster.client import KubeClient
+from votectl.cluster.live import ApplicationStatus, EnvLive, RolloutStatus, read_live, short_image
 from votectl.errors import VotectlError
 from votectl.release.github import GitHub, PullRequest, parse_remote, token_from_env
 from votectl.release.images import SERVICES, ImageRef, promotion_envs
@@ -22,22 +26,66 @@ RELEASE_PREFIXES = ("promote/", "rollback/")
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("status", help="image per service and env, and open promotion PRs")
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="also read each env's Argo CD Application and Rollouts from the cluster",
+    )
+    parser.add_argument(
+        "--kubeconfig",
+        metavar="PATH",
+        help="with --live: the cluster to read (default: $KUBECONFIG, else the running `votectl cluster`)",
+    )
     parser.set_defaults(func=_status)
 
 
 def _status(args: argparse.Namespace) -> int:
+    if args.kubeconfig and not args.live:
+        raise VotectlError("--kubeconfig needs --live")
     ws = Workspace.open()
     pulls = _release_pulls(ws)
-    report = {
+    report: dict = {
         "commit": ws.head,
         "services": _cells(ws, pulls or []),
         "pull_requests": None if pulls is None else [_pull_dict(p) for p in pulls],
     }
+    live = _live(args.kubeconfig) if args.live else None
+    if live is not None:
+        report["live"] = {env: state.as_dict() for env, state in live[0].items()}
     if args.format == "json":
         print(json.dumps(report, indent=2))
-    else:
-        _print_table(report)
+        return 0
+    _print_table(report)
+    if live is not None:
+        _print_live(*live)
     return 0
+
+
+def _live(kubeconfig: str | None) -> tuple[dict[str, EnvLive], str]:
+    """Read the cluster before anything is printed, so a failure leaves no half report behind."""
+    with KubeClient(_kubeconfig(kubeconfig)) as client:
+        return read_live(client), client.server
+
+
+def _kubeconfig(given: str | None) -> Path:
+    """--kubeconfig, else $KUBECONFIG (one file: KubeClient merges none), else the `votectl cluster` one."""
+    if given:
+        return Path(given)
+    from_env = os.environ.get("KUBECONFIG", "")
+    if from_env:
+        if os.pathsep in from_env:
+            raise VotectlError(
+                f"KUBECONFIG lists several files ({from_env}): pass the one to read with --kubeconfig"
+            )
+        return Path(from_env)
+    from votectl.cluster.lifecycle import running
+
+    cluster = running()
+    if cluster is None:
+        raise VotectlError(
+            "no cluster to read: pass --kubeconfig, set KUBECONFIG, or start one with `votectl cluster up`"
+        )
+    return cluster.kubeconfig
 
 
 def _cells(ws: Workspace, pulls: list[PullRequest]) -> dict[str, dict[str, dict]]:
@@ -113,3 +161,42 @@ def _cell(cell: dict) -> str:
     elif cell["differs_from_source"]:
         lines.append("differs from source")
     return "\n".join(lines)
+
+
+def _print_live(live: dict[str, EnvLive], server: str) -> None:
+    """One row per Rollout; the env's Application cells on its first row, a rule between envs."""
+    table = Table(title=f"live at {server}")
+    for column in ("env", "Application sync (revision)", "health", "Rollout", "phase", "step", "image"):
+        table.add_column(column)
+    for env, state in live.items():
+        first = [env, _sync_cell(state.application), _health_cell(state.application)]
+        rows = [
+            [rollout.name, _phase_cell(rollout), rollout.step_label, short_image(rollout.image)]
+            for rollout in state.rollouts
+        ] or [["none", "-", "-", "-"]]
+        for index, row in enumerate(rows):
+            table.add_row(*(first if index == 0 else ["", "", ""]), *row, end_section=index == len(rows) - 1)
+    Console(width=160).print(table)
+
+
+def _sync_cell(app: ApplicationStatus) -> str:
+    if not app.found:
+        return f"missing\n{app.namespace}/{app.name}"
+    text = app.sync or "unknown"
+    if app.short_revision:
+        text += f" ({app.short_revision})"
+    if app.operation_phase and app.operation_phase != "Succeeded":
+        text += f"\nlast sync {app.operation_phase}"
+    return text
+
+
+def _health_cell(app: ApplicationStatus) -> str:
+    if not app.found:
+        return "-"
+    text = app.health or "unknown"
+    return f"{text}\n{app.health_message}" if app.health_message else text
+
+
+def _phase_cell(rollout: RolloutStatus) -> str:
+    text = (rollout.phase or "-") + (" (aborted)" if rollout.aborted else "")
+    return f"{text}\n{rollout.message}" if rollout.message else text
