@@ -86,7 +86,9 @@ def components(
     for folder in ("tls", "ssh", "gpg/keys", "gpg/source", "plugins", "home"):
         (home / folder).mkdir(parents=True, exist_ok=True)
     environment = {
-        "PATH": os.pathsep.join(dict.fromkeys([str(kustomize.parent), str(Path(git).parent), "/usr/bin", "/bin"])),
+        "PATH": os.pathsep.join(
+            dict.fromkeys([str(kustomize.parent), str(Path(git).parent), "/usr/bin", "/bin"])
+        ),
         "HOME": str(home / "home"),
         "KUBECONFIG": str(kubeconfig),
         "ARGOCD_FAKE_IN_CLUSTER": "true",

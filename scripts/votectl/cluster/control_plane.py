@@ -433,7 +433,9 @@ class LocalCluster:
 
         argocd.install_config(self._client())
 
-        def make(name: str, argv: list[str], port: int, health: Callable[[], bool], not_ready: str, env: dict):
+        def make(
+            name: str, argv: list[str], port: int, health: Callable[[], bool], not_ready: str, env: dict
+        ):
             return Component(name, self.state_dir, argv, port, health, not_ready, env)
 
         redis, roles = argocd.components(self.state_dir, self.kubeconfig, make, _http_ok)

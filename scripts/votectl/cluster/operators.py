@@ -1,9 +1,9 @@
 """The status that operators which cannot run here would report, so Argo CD's own health checks can judge.
 
-external-secrets, CloudNativePG and KEDA are not built here (their controllers need what a kwok cluster
-lacks: a secret store, running PostgreSQL pods, a metrics server). Without them their objects have no
-status and Argo CD's health checks for them (its resource_customizations Lua scripts) call them
-Progressing forever, so no Application could become Healthy. This stand-in writes, once per object, the
+external-secrets, CloudNativePG, KEDA and ingress-nginx are not run here (they need what a kwok cluster
+lacks: a secret store, running PostgreSQL pods, a metrics server, a network edge). Without them their
+objects have no status, and Argo CD's health checks (its resource_customizations Lua scripts, and for an
+Ingress a load balancer address) call them Progressing forever, so no Application could become Healthy. This stand-in writes, once per object, the
 status each operator writes when it has reconciled the object successfully, through the status
 subresource as the operator would; it never touches a spec, and nothing else gets a status from it.
 What is proven with it is Argo CD's sync and health of everything else, not those operators.
@@ -50,23 +50,44 @@ def _cnpg(obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# collection path -> the status that operator reports once it has reconciled an object
-STANDINS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "/apis/external-secrets.io/v1/externalsecrets": _ready("SecretSynced", "secret synced (stand-in)"),
-    "/apis/postgresql.cnpg.io/v1/clusters": _cnpg,
-    "/apis/keda.sh/v1alpha1/scaledobjects": _ready("ScaledObjectReady", "ScaledObject is ready (stand-in)"),
+def _ingress(_obj: dict[str, Any]) -> dict[str, Any]:
+    # what ingress-nginx publishes once it serves the Ingress: its own address
+    return {"loadBalancer": {"ingress": [{"ip": "127.0.0.1"}]}}
+
+
+def _has_conditions(obj: dict[str, Any]) -> bool:
+    return bool((obj.get("status") or {}).get("conditions"))
+
+
+def _has_address(obj: dict[str, Any]) -> bool:
+    return bool(((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress"))
+
+
+Status = Callable[[dict[str, Any]], dict[str, Any]]
+# collection path -> (has the operator reported yet, the status it reports once it has reconciled an object)
+STANDINS: dict[str, tuple[Callable[[dict[str, Any]], bool], Status]] = {
+    "/apis/external-secrets.io/v1/externalsecrets": (
+        _has_conditions,
+        _ready("SecretSynced", "secret synced (stand-in)"),
+    ),
+    "/apis/postgresql.cnpg.io/v1/clusters": (_has_conditions, _cnpg),
+    "/apis/keda.sh/v1alpha1/scaledobjects": (
+        _has_conditions,
+        _ready("ScaledObjectReady", "ScaledObject is ready (stand-in)"),
+    ),
+    "/apis/networking.k8s.io/v1/ingresses": (_has_address, _ingress),
 }
 
 
 def report_status(client: KubeClient) -> int:
     """One pass: give every object without a status its operator's; returns how many were written."""
     written = 0
-    for collection, status_of in STANDINS.items():
+    for collection, (reported, status_of) in STANDINS.items():
         answer = client.get(collection)
         if not answer.ok:
             continue  # that CRD is not installed in this cluster
         for obj in answer.body.get("items") or []:
-            if (obj.get("status") or {}).get("conditions"):
+            if reported(obj):
                 continue
             metadata = obj["metadata"]
             target = f"{collection.rsplit('/', 1)[0]}/namespaces/{metadata['namespace']}/"

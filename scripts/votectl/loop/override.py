@@ -40,7 +40,11 @@ def env_patches(repo: Repo, prometheus_url: str, timing: Timing) -> dict[str, li
         retime(changed, prometheus_url, timing)
         patches[env] = [
             {
-                "target": {"group": "argoproj.io", "kind": before["kind"], "name": before["metadata"]["name"]},
+                "target": {
+                    "group": "argoproj.io",
+                    "kind": before["kind"],
+                    "name": before["metadata"]["name"],
+                },
                 "patch": json.dumps(ops.patch),
             }
             for before, after in zip(originals, changed, strict=True)
