@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The venv comes first so its kubectl, redis-server and linters win over any system copies.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: install engines run test lint bench crd-schemas clean
+.PHONY: install engines run test e2e lint bench crd-schemas clean
 
 $(STAMP): pyproject.toml requirements-dev.txt apps/vote/requirements.txt apps/result/requirements.txt apps/worker/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ run: install
 # lint has just run every scanner; pytest skips the tests that would run them a second time.
 test: install lint engines
 	$(BIN)/python -m pytest -m "not scanners"
+
+# The GitOps loop alone (also part of `make test`): real Argo CD syncing the envs from a local git remote,
+# a promotion, a bad release rolled back, drift and prune (docs/gitops-loop.md); ~6-7 min.
+e2e: install engines
+	$(BIN)/python -m pytest tests/loop -s
 
 lint: install
 	$(BIN)/ruff check .

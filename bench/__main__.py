@@ -21,6 +21,7 @@ BENCHMARKS = (
     "analyze_replay",
     "rehearse_bench",
     "engines_build",
+    "gitops_loop",
 )
 
 

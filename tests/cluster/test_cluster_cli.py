@@ -39,6 +39,17 @@ def processes_under(state: Path) -> list[str]:
     return found
 
 
+def argocd_roles(state: Path) -> list[str]:
+    """The roles the `argocd` processes of this cluster run as (the binary reads ARGOCD_BINARY_NAME)."""
+    roles = []
+    for process in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if any(str(state) in part for part in process.info["cmdline"] or []):
+                role = process.environ().get("ARGOCD_BINARY_NAME")
+                roles += [role] if role else []
+    return sorted(roles)
+
+
 @pytest.mark.slow
 def test_up_env_down(tmp_path: Path) -> None:
     state = tmp_path / "cluster"
@@ -100,3 +111,32 @@ def test_nodes_out_of_range_is_one_line(tmp_path: Path) -> None:
     result = votectl(tmp_path, "cluster", "up", "--nodes", "0")
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == "votectl: error: --nodes must be between 1 and 50, got 0\n"
+
+
+@pytest.mark.slow
+def test_up_with_argocd_runs_its_three_roles_and_refuses_unknown_extras(tmp_path: Path) -> None:
+    state = tmp_path / "cluster"
+    bad = votectl(state, "cluster", "up", "--with", "rollouts,helm")
+    assert bad.returncode == 2 and "expected some of rollouts, argocd, got 'rollouts,helm'" in bad.stderr
+    plain = votectl(state, "cluster", "up")
+    assert plain.returncode == 0, plain.stderr
+    refused = votectl(state, "cluster", "up", "--with", "argocd")
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        "votectl: error: a local cluster without argocd, rollouts is running: `votectl cluster down` first\n"
+    )
+    assert votectl(state, "cluster", "down").returncode == 0
+    up = votectl(state, "cluster", "up", "--with", "rollouts,argocd")
+    assert up.returncode == 0, up.stderr
+    try:
+        assert argocd_roles(state) == [
+            "argocd-application-controller",
+            "argocd-applicationset-controller",
+            "argocd-repo-server",
+        ]
+        with KubeClient(state / "cluster" / "kubeconfig") as client:
+            config = client.get("/api/v1/namespaces/argocd/configmaps/argocd-cm")
+            assert config.ok, config.message
+    finally:
+        assert votectl(state, "cluster", "down").returncode == 0
+    assert processes_under(state) == []

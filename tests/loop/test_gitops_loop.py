@@ -180,7 +180,7 @@ def test_a_promotion_is_a_merged_pull_request_that_argo_cd_rolls_out_as_a_health
     rollout = loop.rollout("staging")
     assert rollout["spec"]["template"]["spec"]["containers"][0]["image"].endswith("@" + GOOD)
     assert rollout["status"]["stableRS"] == outcome.hashes.latest
-    assert outcome.answers.get("ok", 0) > 0
+    assert outcome.answers.get("2xx", 0) > 0 and set(outcome.answers) == {"2xx"}
     runs = loop.client.get(f"{API}/namespaces/voting-staging/analysisruns").body["items"]
     step_runs = [
         r for r in runs if r["metadata"]["labels"].get("rollouts-pod-template-hash") == outcome.hashes.latest

@@ -30,7 +30,7 @@ START_TIMEOUT = 180.0
 class Running:
     kubeconfig: Path
     pids: dict[str, int]
-    rollouts: bool
+    extras: frozenset[str]  # "rollouts", "argocd"
 
 
 def run_dir() -> Path:
@@ -64,28 +64,29 @@ def running(directory: Path | None = None) -> Running | None:
         ready = json.loads((directory / READY).read_text())
     except (OSError, ValueError):
         return None
-    return Running(Path(ready["kubeconfig"]), dict(ready["pids"]), bool(ready.get("rollouts")))
+    return Running(Path(ready["kubeconfig"]), dict(ready["pids"]), frozenset(ready.get("extras") or []))
 
 
-def up(with_rollouts: bool, nodes: int, say: Callable[[str], None]) -> Running:
+def up(extras: set[str], nodes: int, say: Callable[[str], None]) -> Running:
+    """`extras`: "rollouts" and/or "argocd" (Argo CD brings Argo Rollouts: the envs' Rollouts need it)."""
+    extras = set(extras) | ({"rollouts"} if "argocd" in extras else set())
     directory = run_dir()
     current = running(directory)
     if current is not None:
-        if with_rollouts and not current.rollouts:
-            raise VotectlError(
-                "a local cluster without Argo Rollouts is running: `votectl cluster down` first"
-            )
+        missing = extras - current.extras
+        if missing:
+            without = ", ".join(sorted(missing))
+            raise VotectlError(f"a local cluster without {without} is running: `votectl cluster down` first")
         return current
     if _supervisor_pid(directory) is not None:
         raise VotectlError(f"a local cluster is still starting or stopping in {directory}")
     directory.mkdir(parents=True, exist_ok=True)
     for name in (READY, FAILED):
         (directory / name).unlink(missing_ok=True)
-    _check_engines(with_rollouts)
+    _check_engines(extras)
     log = directory / "supervisor.log"
     argv = [sys.executable, "-m", "votectl.cluster.supervisor", str(directory), f"--nodes={nodes}"]
-    if with_rollouts:
-        argv.append("--with-rollouts")
+    argv += [f"--with-{name}" for name in sorted(extras)]
     with log.open("wb") as output:
         process = subprocess.Popen(
             argv,
@@ -104,12 +105,13 @@ def up(with_rollouts: bool, nodes: int, say: Callable[[str], None]) -> Running:
         raise
 
 
-def _check_engines(with_rollouts: bool) -> None:
+def _check_engines(extras: set[str]) -> None:
     """Refuse in this process, with the command that fixes it, before a detached start fails."""
-    from votectl.cluster.control_plane import COMPONENTS
+    from votectl.cluster.control_plane import ClusterOptions, LocalCluster
     from votectl.engines.build import path
 
-    for name in [*COMPONENTS, *(["rollouts-controller"] if with_rollouts else [])]:
+    options = ClusterOptions(with_rollouts="rollouts" in extras, with_argocd="argocd" in extras)
+    for name in LocalCluster(run_dir() / "cluster", options).engines():
         path(name)
 
 

@@ -3,9 +3,9 @@
 external-secrets, CloudNativePG, KEDA and ingress-nginx are not run here (they need what a kwok cluster
 lacks: a secret store, running PostgreSQL pods, a metrics server, a network edge). Without them their
 objects have no status, and Argo CD's health checks (its resource_customizations Lua scripts, and for an
-Ingress a load balancer address) call them Progressing forever, so no Application could become Healthy. This stand-in writes, once per object, the
-status each operator writes when it has reconciled the object successfully, through the status
-subresource as the operator would; it never touches a spec, and nothing else gets a status from it.
+Ingress a load balancer address) call them Progressing forever, so no Application could become Healthy.
+This stand-in writes, once per object, the status each operator writes when it has reconciled the object
+successfully, through the status subresource as the operator would; it never touches a spec.
 What is proven with it is Argo CD's sync and health of everything else, not those operators.
 """
 

@@ -27,13 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("state_dir", type=Path)
     parser.add_argument("--nodes", type=int, default=3)
     parser.add_argument("--with-rollouts", action="store_true")
+    parser.add_argument("--with-argocd", action="store_true")
     args = parser.parse_args(argv)
     run_dir: Path = args.state_dir
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     cluster = LocalCluster(
-        run_dir / "cluster", ClusterOptions(nodes=args.nodes, with_rollouts=args.with_rollouts)
+        run_dir / "cluster",
+        ClusterOptions(nodes=args.nodes, with_rollouts=args.with_rollouts, with_argocd=args.with_argocd),
     )
     try:
         cluster.start(progress=lambda message: print(message, flush=True))
@@ -44,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException:
         cluster.stop()
         raise
-    ready = {"kubeconfig": str(cluster.kubeconfig), "pids": cluster.pids, "rollouts": args.with_rollouts}
+    extras = [name for name, on in (("rollouts", args.with_rollouts), ("argocd", args.with_argocd)) if on]
+    ready = {"kubeconfig": str(cluster.kubeconfig), "pids": cluster.pids, "extras": extras}
     (run_dir / READY).write_text(json.dumps(ready, indent=2))
     print("ready", flush=True)
     stop.wait()

@@ -23,9 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--with",
         dest="extras",
         action="append",
-        choices=["rollouts"],
+        type=_extras,
         default=[],
-        help="also run the real Argo Rollouts controller",
+        metavar="rollouts,argocd",
+        help="also run the real Argo Rollouts controller and/or Argo CD (comma-separated, repeatable)",
     )
     up.add_argument("--nodes", type=int, default=3, help="fake nodes (default 3)")
     up.set_defaults(func=_up)
@@ -33,6 +34,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions.add_parser(
         "env", help="print the `export KUBECONFIG=...` line for a running cluster"
     ).set_defaults(func=_env)
+
+
+EXTRAS = ("rollouts", "argocd")
+
+
+def _extras(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in EXTRAS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(EXTRAS)}, got {text!r}")
+    return names
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -46,7 +58,8 @@ def _up(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     started = time.monotonic()
     with console.status("starting the local cluster ...") as status:
-        cluster = up("rollouts" in args.extras, args.nodes, lambda line: status.update(line))
+        extras = {name for names in args.extras for name in names}
+        cluster = up(extras, args.nodes, lambda line: status.update(line))
     console.print(f"local cluster ready in {time.monotonic() - started:.1f} s ({', '.join(cluster.pids)})")
     print(f"export KUBECONFIG={shlex.quote(str(cluster.kubeconfig))}")
     return 0

@@ -82,9 +82,7 @@ class CanaryTraffic:
         )
         with RehearsalStack(settings) as stack:
             assert stack.router is not None
-            note(
-                f"processes up: nginx {stack.router.url}, prometheus {stack.prometheus.url if stack.prometheus else ''}"
-            )
+            note(f"processes up behind nginx {stack.router.url}")
             traffic = SyntheticTraffic(stack.router.url, self.service, self.backends.rate).start()
             try:
                 outcome = self._follow(stack, hashes, timeout)

@@ -48,7 +48,7 @@ def rehearsal_objects(
 
 
 def retime(objects: list[dict[str, Any]], prometheus_url: str, timing: Timing) -> None:
-    """In place: the analysis templates and Rollouts among `objects` on `timing`, querying `prometheus_url`."""
+    """In place: the analysis templates and Rollouts among `objects` on `timing`, on `prometheus_url`."""
     templates = [obj for obj in objects if obj.get("kind") in ("AnalysisTemplate", "ClusterAnalysisTemplate")]
     roles = _arg_roles(templates)
     for template in templates:
