@@ -40,13 +40,14 @@ def processes_under(state: Path) -> list[str]:
 
 
 def argocd_roles(state: Path) -> list[str]:
-    """The roles the `argocd` processes of this cluster run as (the binary reads ARGOCD_BINARY_NAME)."""
+    """The roles the `argocd` processes of this cluster run as (the binary reads ARGOCD_BINARY_NAME; the
+    repo-server's command line names no path, its KUBECONFIG does)."""
     roles = []
-    for process in psutil.process_iter(["cmdline"]):
+    for process in psutil.process_iter():
         with contextlib.suppress(psutil.Error):
-            if any(str(state) in part for part in process.info["cmdline"] or []):
-                role = process.environ().get("ARGOCD_BINARY_NAME")
-                roles += [role] if role else []
+            environ = process.environ()
+            if str(state) in environ.get("KUBECONFIG", "") and environ.get("ARGOCD_BINARY_NAME"):
+                roles.append(environ["ARGOCD_BINARY_NAME"])
     return sorted(roles)
 
 
