@@ -42,7 +42,7 @@ def main() -> dict:
             "staging_merge_to_healthy_s": healthy["merge_to_healthy_seconds"],
             "staging_merge_to_promoted_s": healthy["merge_to_promoted_seconds"],
             "rollback_merge_to_healthy_s": steps["staging: rollback Healthy"]["merge_to_healthy_seconds"],
-            "self_heal_s": steps["staging: edit reverted by selfHeal"]["seconds"],
+            "self_heal_s": steps["staging: drift reverted by selfHeal"]["seconds"],
             "prune_s": steps["staging: removed file pruned"]["seconds"],
             "speed": healthy["speed"],
             "cpus": os.cpu_count(),

@@ -245,20 +245,30 @@ def test_status_live_shows_git_and_the_cluster_side_by_side(loop: Loop) -> None:
 
 
 def test_drift_is_reverted_by_self_heal(loop: Loop) -> None:
-    path = "/api/v1/namespaces/voting-staging/configmaps/voting-config"
-    before = loop.client.get(path).body["data"]
+    """An edit of a managed ConfigMap and a `kubectl scale` of a managed Rollout, both undone from git."""
+    config = "/api/v1/namespaces/voting-staging/configmaps/voting-config"
+    scale = f"{API}/namespaces/voting-staging/rollouts/result/scale"
+    before = loop.client.get(config).body["data"]
+    replicas = loop.client.get(scale).body["spec"]["replicas"]
     key = sorted(before)[0]
-    answer = loop.client.request(
-        "PATCH", path, {"data": {key: "drifted"}}, headers={"Content-Type": "application/merge-patch+json"}
-    )
-    assert answer.ok, answer.message
-    edited = time.time()
+    merge = {"Content-Type": "application/merge-patch+json"}
+    edited = loop.client.request("PATCH", config, {"data": {key: "drifted"}}, headers=merge)
+    scaled = loop.client.request("PATCH", scale, {"spec": {"replicas": replicas + 3}}, headers=merge)
+    assert edited.ok and scaled.ok, (edited.message, scaled.message)
+    drifted_at = time.time()
+
+    def reverted() -> bool:
+        return (
+            loop.client.get(config).body["data"] == before
+            and loop.client.get(scale).body["spec"]["replicas"] == replicas
+        )
+
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and loop.client.get(path).body["data"].get(key) == "drifted":
+    while time.monotonic() < deadline and not reverted():
         time.sleep(1)
-    assert loop.client.get(path).body["data"] == before
+    assert reverted()
     loop.summary.record(
-        "staging: edit reverted by selfHeal", loop.client, seconds=round(time.time() - edited, 1)
+        "staging: drift reverted by selfHeal", loop.client, seconds=round(time.time() - drifted_at, 1)
     )
 
 
