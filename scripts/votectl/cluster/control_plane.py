@@ -110,7 +110,7 @@ class LocalCluster:
         self.processes: dict[str, ManagedServer] = {}
         self.client: KubeClient | None = None
         self._stop = threading.Event()
-        self._provisioner: threading.Thread | None = None
+        self._stand_ins: threading.Thread | None = None
 
     def __enter__(self) -> LocalCluster:
         try:
@@ -156,10 +156,10 @@ class LocalCluster:
             return
         self._create_nodes()
         self._create_storage_class()
-        self._provisioner = threading.Thread(
-            target=self._provision_volumes, name="pv-provisioner", daemon=True
+        self._stand_ins = threading.Thread(
+            target=self._stand_in_controllers, name="stand-in-controllers", daemon=True
         )
-        self._provisioner.start()
+        self._stand_ins.start()
         self._wait_nodes_ready()
         if self.options.with_rollouts:
             say("starting the Argo Rollouts controller")
@@ -171,8 +171,8 @@ class LocalCluster:
     def stop(self) -> None:
         """Controllers, then the API server, then etcd: nothing is left running, even after a failed start."""
         self._stop.set()
-        if self._provisioner is not None:
-            self._provisioner.join(timeout=5)
+        if self._stand_ins is not None:
+            self._stand_ins.join(timeout=5)
         # etcd (started first) stops last: an API server stopping gracefully still writes to it (its lease),
         # and with etcd gone it retries until it is killed, 10 s later. The others stop together.
         components = list(self.processes.values())  # in start order: etcd first
@@ -385,9 +385,10 @@ class LocalCluster:
         if not answer.ok:
             raise VotectlError(f"creating StorageClass {STORAGE_CLASS} failed: {answer.message}")
 
-    def _provision_volumes(self) -> None:
-        """Give every pending claim of our StorageClass a matching volume, as a CSI provisioner would; claims
-        of any other class stay Pending, as they would in a cluster without that class."""
+    def _stand_in_controllers(self) -> None:
+        """What a real cluster's other controllers would do: give every pending claim of our StorageClass a
+        matching volume, as a CSI provisioner would (claims of any other class stay Pending, as they would
+        in a cluster without that class); with Argo CD, the operators' status (cluster/operators.py)."""
         from votectl.cluster.operators import report_status
 
         while not self._stop.wait(0.5):
