@@ -124,3 +124,24 @@ def test_faults_start_after_their_delay() -> None:
         time.sleep(0.35)
         with pytest.raises(InternalServerError):
             faults.apply()
+
+
+def test_faults_wait_for_their_file(tmp_path) -> None:
+    """`--faults-when-live`: no injected fault before AFTER_FILE exists, every one once it does."""
+    import pytest
+    from flask import Flask
+    from votingcommon.faults import FaultInjector, FaultSettings
+    from werkzeug.exceptions import InternalServerError
+
+    live = tmp_path / "live"
+    settings = FaultSettings.from_env({"VOTE_FAULT_RATE": "1", "VOTE_FAULT_AFTER_FILE": str(live)}, "VOTE")
+    assert settings == FaultSettings(rate=1.0, after_file=str(live))
+    faults = FaultInjector(settings)
+    with Flask(__name__).test_request_context("/api/vote"):
+        faults.apply()  # no file yet: no fault
+        live.touch()
+        with pytest.raises(InternalServerError):
+            faults.apply()
+        live.unlink()  # armed for good once seen
+        with pytest.raises(InternalServerError):
+            faults.apply()

@@ -43,6 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME=VALUE",
         help="env of the canary instance (repeatable), e.g. VOTE_FAULT_RATE=0.1",
     )
+    parser.add_argument(
+        "--faults-when-live",
+        action="store_true",
+        help="hold the canary's injected faults until it takes all the live traffic (the blue-green "
+        "switch): a release that degrades after promotion",
+    )
     parser.add_argument("--speed", type=float, default=1.0, help="time compression factor (default 1)")
     parser.add_argument(
         "--rate",
@@ -84,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         report_dir=args.report,
         controller=args.controller or default_controller(),
         kubeconfig=args.kubeconfig,
+        faults_when_live=args.faults_when_live,
     )
     result = rehearse(options, Console(stderr=True))
     print(f"{result.outcome}: {result.message}")

@@ -25,7 +25,6 @@ from votectl.cluster.client import KubeClient
 from votectl.cluster.control_plane import ClusterOptions, LocalCluster
 from votectl.cluster.workloads import create_namespace
 from votectl.errors import VotectlError
-from votectl.localstack.nginx import WeightedRouter
 from votectl.localstack.ports import free_port
 from votectl.rehearsal.binding import Hashes, Timing
 from votectl.rehearsal.environment import RehearsalStack, StackSettings
@@ -125,7 +124,7 @@ class ControllerRehearsal:
         self.runs: list[ControllerRun] = []
         self.hashes: Hashes | None = None
         self.client: KubeClient
-        self.router: WeightedRouter
+        self.stack: RehearsalStack
         self.answers: dict[str, int] = {}
         self.series: list[Series] = []
         self.namespace = f"rehearsal-{secrets.token_hex(3)}"
@@ -161,10 +160,11 @@ class ControllerRehearsal:
                 prometheus_port=prometheus_port,
                 redis_url=self.options.redis_url,
                 database_url=self.options.database_url,
+                faults_when_live=self.options.faults_when_live,
             )
             with RehearsalStack(settings) as stack:
                 assert stack.router is not None and stack.prometheus is not None
-                self.router = stack.router
+                self.stack = stack
                 self.timeline.note(
                     "rollout", f"ready: nginx {stack.router.url}, prometheus {stack.prometheus.url}"
                 )
@@ -360,7 +360,7 @@ class ControllerRehearsal:
             weight = 100 if self._active_hash() == self.hashes.latest else 0
         if weight != self._weight:
             self._weight = weight
-            self.router.set_weight(weight)
+            self.stack.set_weight(weight)
             self.timeline.weight(weight)
 
     def _canary_weight(self) -> int:

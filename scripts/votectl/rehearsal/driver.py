@@ -45,6 +45,7 @@ class RehearsalOptions:
     database_url: str | None = None
     controller: str = "argo"  # "argo": the real controller decides; "votectl": the in-process model
     kubeconfig: Path | None = None  # with "argo": a running cluster with the controller instead of a new one
+    faults_when_live: bool = False  # the canary's faults start when it takes all the traffic, not at start
 
 
 def scrape_interval_for(speed: float) -> float:
@@ -117,6 +118,7 @@ def rehearse(options: RehearsalOptions, console: Console | None = None) -> Rehea
             prometheus_dir=prometheus_dir,
             redis_url=options.redis_url,
             database_url=options.database_url,
+            faults_when_live=options.faults_when_live,
         )
         timeline.note("rollout", f"starting the local stack for {options.service} ({options.env} strategy)")
         with RehearsalStack(settings) as stack:
@@ -127,7 +129,7 @@ def rehearse(options: RehearsalOptions, console: Console | None = None) -> Rehea
                 traffic.append(SyntheticTraffic(stack.router.preview_url, options.service, options.rate))
             for generator in traffic:
                 generator.start()
-            executor = StrategyExecutor(rollout, stack.router, stack.prometheus.url, hashes, timing, timeline)
+            executor = StrategyExecutor(rollout, stack, stack.prometheus.url, hashes, timing, timeline)
             try:
                 result = executor.run()
             finally:
@@ -149,6 +151,7 @@ def rehearse(options: RehearsalOptions, console: Console | None = None) -> Rehea
                     env=options.env,
                     speed=options.speed,
                     canary_env=dict(options.canary_env),
+                    faults_when_live=options.faults_when_live,
                     stable_hash=hashes.stable,
                     canary_hash=hashes.latest,
                     prometheus_dir=prometheus_dir,
@@ -183,6 +186,7 @@ def _with_controller(
             env=options.env,
             speed=options.speed,
             canary_env=dict(options.canary_env),
+            faults_when_live=options.faults_when_live,
             stable_hash=rehearsal.hashes.stable,
             canary_hash=rehearsal.hashes.latest,
             prometheus_dir=prometheus_dir,

@@ -3,6 +3,9 @@ service (same code, the canary with its own env), nginx in front of them, and Pr
 
 Prometheus labels each instance's series with `rollouts_pod_template_hash` (stable or canary hash), as
 the PodMonitor relabelling does in the cluster; the analyses select the canary by that label only.
+
+With `faults_when_live` the canary's injected faults (`<SERVICE>_FAULT_*`) wait for a file the stack
+creates when the canary's weight reaches 100: the release degrades the moment it takes the live traffic.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class StackSettings:
     prometheus_port: int = 0  # 0: any free port; the controller rehearsal needs it before the stack starts
     redis_url: str | None = None  # existing servers (tests); embedded ones otherwise, as `make run`
     database_url: str | None = None
+    faults_when_live: bool = False  # the canary's faults start when it takes all the traffic
 
 
 class RehearsalStack(Startable):
@@ -52,6 +56,7 @@ class RehearsalStack(Startable):
         self.canary: ServiceProcess | None = None
         self.router: WeightedRouter | None = None
         self.prometheus: PrometheusServer | None = None
+        self._live_file = settings.work_dir / "canary-live"
 
     def start(self) -> Self:
         try:
@@ -64,6 +69,13 @@ class RehearsalStack(Startable):
     def stop(self) -> None:
         self._running.close()
 
+    def set_weight(self, weight: int) -> None:
+        """The canary's share of the traffic through nginx; at 100 it is live."""
+        assert self.router is not None
+        self.router.set_weight(weight)
+        if weight == 100 and self.settings.faults_when_live:
+            self._live_file.touch()
+
     def _start(self) -> None:
         settings, work = self.settings, self.settings.work_dir
         configured = {"REDIS_URL": settings.redis_url or "", "DATABASE_URL": settings.database_url or ""}
@@ -75,7 +87,10 @@ class RehearsalStack(Startable):
         }
         worker = self._service("worker", base_env, "worker")
         stable = self._service(settings.service, base_env, "stable")
-        canary = self._service(settings.service, {**base_env, **settings.canary_env}, "canary")
+        canary_env = {**base_env, **settings.canary_env}
+        if settings.faults_when_live:
+            canary_env[f"{settings.service.upper()}_FAULT_AFTER_FILE"] = str(self._live_file)
+        canary = self._service(settings.service, canary_env, "canary")
         # Prometheus first: it applies a new scrape config only after a few seconds (its discovery
         # manager batches updates), which then overlap the services' start-up.
         prometheus = PrometheusServer(

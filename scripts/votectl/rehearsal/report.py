@@ -33,6 +33,7 @@ class ReportContext:
     env: str
     speed: float
     canary_env: dict[str, str]
+    faults_when_live: bool
     stable_hash: str
     canary_hash: str
     prometheus_dir: Path
@@ -124,6 +125,8 @@ def _iso(moment: float) -> str:
 
 def _markdown(result: RehearsalResult, context: ReportContext, templates: list[Path]) -> str:
     env_text = ", ".join(f"`{k}={v}`" for k, v in context.canary_env.items()) or "none"
+    if context.faults_when_live:
+        env_text += " (its faults held until it took the live traffic)"
     traffic = ", ".join(f"{k}: {v}" for k, v in sorted(context.traffic.items())) or "none sent"
     lines = [
         f"# Rehearsal of {context.service} ({context.env} strategy)",
