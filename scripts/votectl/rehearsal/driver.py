@@ -85,6 +85,28 @@ def _prepare_report_dir(path: Path) -> None:
         raise VotectlError(f"--report {path}: directory is not writable")
 
 
+def _report_context(
+    options: RehearsalOptions,
+    hashes: Hashes,
+    prometheus_dir: Path,
+    traffic: dict[str, int],
+    timeline: Timeline,
+) -> ReportContext:
+    """What the report says about the run besides its decisions, the same for both deciders."""
+    return ReportContext(
+        service=options.service,
+        env=options.env,
+        speed=options.speed,
+        canary_env=dict(options.canary_env),
+        faults_when_live=options.faults_when_live,
+        stable_hash=hashes.stable,
+        canary_hash=hashes.latest,
+        prometheus_dir=prometheus_dir,
+        traffic=traffic,
+        started_at=timeline.started_at,
+    )
+
+
 def rehearse(options: RehearsalOptions, console: Console | None = None) -> RehearsalResult:
     if not (math.isfinite(options.speed) and options.speed > 0):
         raise VotectlError(f"--speed must be positive and finite, got {options.speed:g}")
@@ -146,18 +168,7 @@ def rehearse(options: RehearsalOptions, console: Console | None = None) -> Rehea
                 answers: Counter[str] = Counter()
                 for generator in traffic:
                     answers.update(generator.answers)
-                context = ReportContext(
-                    service=options.service,
-                    env=options.env,
-                    speed=options.speed,
-                    canary_env=dict(options.canary_env),
-                    faults_when_live=options.faults_when_live,
-                    stable_hash=hashes.stable,
-                    canary_hash=hashes.latest,
-                    prometheus_dir=prometheus_dir,
-                    traffic=dict(answers),
-                    started_at=timeline.started_at,
-                )
+                context = _report_context(options, hashes, prometheus_dir, dict(answers), timeline)
                 path = write_report(report_dir, result, context, series)
                 timeline.note("rollout", f"report written to {path}")
     return result
@@ -181,18 +192,7 @@ def _with_controller(
         prometheus_dir = report_dir / "prometheus" if report_dir else work / "prometheus"
         result = rehearsal.run(work, prometheus_dir)
     if report_dir is not None and rehearsal.hashes is not None:
-        context = ReportContext(
-            service=options.service,
-            env=options.env,
-            speed=options.speed,
-            canary_env=dict(options.canary_env),
-            faults_when_live=options.faults_when_live,
-            stable_hash=rehearsal.hashes.stable,
-            canary_hash=rehearsal.hashes.latest,
-            prometheus_dir=prometheus_dir,
-            traffic=rehearsal.answers,
-            started_at=timeline.started_at,
-        )
+        context = _report_context(options, rehearsal.hashes, prometheus_dir, rehearsal.answers, timeline)
         path = write_report(report_dir, result, context, rehearsal.series)
         (report_dir / "rehearsal.json").write_text(
             json.dumps(
