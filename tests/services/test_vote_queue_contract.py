@@ -44,6 +44,10 @@ THREAD_TIMEOUT = 60.0  # seconds, all threads together: a broken wake-up chain f
 
 _current = threading.local()  # the vote this thread is enqueueing: in _xadd_all, the leader's own
 
+# One app for every thread: building a Flask app compiles its URL rules with ast.parse, which CPython 3.11
+# does not keep safe across threads (a spurious "AST constructor recursion depth mismatch", gh-106905).
+APP = Flask(__name__)
+
 
 class _RecordingQueue(VoteQueue):
     """Records every batch the queue sends and the vote of the request sending it (behaviour unchanged)."""
@@ -64,7 +68,7 @@ def _vote(voter: str, option: str, accepted_ms: int) -> Vote:
 
 def _enqueue(queue: VoteQueue, votes: Iterable[Vote], start: threading.Barrier) -> list[tuple[str, Vote]]:
     """One request after the other, as one keep-alive connection to a vote worker sends them."""
-    with Flask(__name__).test_request_context():
+    with APP.test_request_context():
         start.wait()
         answered = []
         for vote in votes:
@@ -161,7 +165,7 @@ def test_concurrent_votes_share_round_trips_each_led_by_the_first_of_its_batch(
     ]
     work = [partial(_enqueue, queue, votes, start) for votes in per_thread]
     with redis.Redis.from_url(url) as server:
-        with Flask(__name__).test_request_context():
+        with APP.test_request_context():
             queue.enqueue(_vote("voter-warm-up", "opt-0", 0))  # opens the queue's connection, not counted
         queue.batches.clear()
         before = _ServerCounts.of(server)

@@ -17,7 +17,8 @@ from typing import Any, Protocol
 from votectl.analysis import phases
 from votectl.analysis.clock import RealClock
 from votectl.analysis.providers.prometheus import PrometheusProvider
-from votectl.analysis.reconcile import AnalysisRunner
+from votectl.analysis.reconcile import ERROR_RETRY_INTERVAL, AnalysisRunner
+from votectl.analysis.spec import MetricSpec
 from votectl.rehearsal.binding import Hashes, Timing, bind_analysis
 from votectl.rehearsal.strategy import AnalysisRef, BlueGreenStrategy, CanaryStrategy, Rollout, Step
 from votectl.rehearsal.timeline import Timeline
@@ -48,11 +49,35 @@ class AnalysisRecord:
 
         Live measurements drift later by each query's duration, replayed ones fall exactly on
         FROM + k * interval; ending at the last live measurement keeps a replay from squeezing in one
-        more measurement that the live run, terminated just before it, never took."""
+        more measurement that the live run, terminated just before it, never took. A run terminated
+        between two metrics due at (nearly) the same moment also ends before the first replayed
+        measurement it never took, even if that drops the other metric's last one: the replay must not
+        judge what the live run did not see."""
         measurements = [m for r in self.runner.results.values() for m in r.measurements]
-        starts = [m.started_at for m in measurements] + [self.runner.started_at or self.started_at]
+        start = min([m.started_at for m in measurements] + [self.runner.started_at or self.started_at])
         end = max((m.finished_at for m in measurements), default=self.finished_at or self.started_at)
-        return min(starts), end
+        if self.runner.terminate_requested:
+            untaken = [_next_replayed(metric, self.runner, start) for metric in self.runner.metrics]
+            end = min([end] + [moment - REPLAY_MARGIN for moment in untaken if moment is not None])
+        return start, max(start, end)
+
+
+# Ends a terminated run's replay this long before its first untaken measurement: more than the
+# millisecond rounding of a printed FROM..TO, less than any interval a rehearsal uses.
+REPLAY_MARGIN = 0.005
+
+
+def _next_replayed(metric: MetricSpec, runner: AnalysisRunner, start: float) -> float | None:
+    """When a replay from `start` takes the metric's first measurement that the live run did not take."""
+    result = runner.results.get(metric.name)
+    taken = result.measurements if result is not None else []
+    if metric.effective_count is not None and len(taken) >= metric.effective_count:
+        return None
+    moment = start + (metric.initial_delay or 0.0)
+    for measurement in taken:
+        retry = measurement.phase == phases.ERROR or metric.interval is None
+        moment += ERROR_RETRY_INTERVAL if retry else metric.interval or 0.0
+    return moment
 
 
 @dataclass
