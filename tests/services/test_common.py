@@ -5,12 +5,16 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 
 import pytest
+from flask import Flask
 from votingcommon.config import ConfigError, database_url, env_bool, redis_url
+from votingcommon.faults import FaultInjector, FaultSettings
 from votingcommon.jsonlog import JsonFormatter, mask_secrets
 from votingcommon.polls import DEFAULT_POLL_ID, poll_from_env
 from votingcommon.votes import MalformedVote, Vote, decode, stream_name
+from werkzeug.exceptions import InternalServerError
 
 
 def test_seed_variables_build_the_urls() -> None:
@@ -107,13 +111,6 @@ def test_log_lines_are_json_without_secrets() -> None:
 
 def test_faults_start_after_their_delay() -> None:
     """A release that degrades after a while: no injected fault before AFTER_SECONDS, every one after."""
-    import time
-
-    import pytest
-    from flask import Flask
-    from votingcommon.faults import FaultInjector, FaultSettings
-    from werkzeug.exceptions import InternalServerError
-
     settings = FaultSettings.from_env(
         {"RESULT_FAULT_RATE": "1", "RESULT_FAULT_AFTER_SECONDS": "0.3"}, "RESULT"
     )
@@ -128,11 +125,6 @@ def test_faults_start_after_their_delay() -> None:
 
 def test_faults_wait_for_their_file(tmp_path) -> None:
     """`--faults-when-live`: no injected fault before AFTER_FILE exists, every one once it does."""
-    import pytest
-    from flask import Flask
-    from votingcommon.faults import FaultInjector, FaultSettings
-    from werkzeug.exceptions import InternalServerError
-
     live = tmp_path / "live"
     settings = FaultSettings.from_env({"VOTE_FAULT_RATE": "1", "VOTE_FAULT_AFTER_FILE": str(live)}, "VOTE")
     assert settings == FaultSettings(rate=1.0, after_file=str(live))

@@ -212,9 +212,7 @@ class AnalysisRunner:
         if effective is not None and result.count >= effective:
             return None
         last = result.measurements[-1]
-        if last.phase == phases.ERROR or metric.interval is None:
-            return last.finished_at + ERROR_RETRY_INTERVAL
-        return last.finished_at + metric.interval
+        return last.finished_at + wait_after(metric, last)
 
     def _measure(self, metric: MetricSpec) -> None:
         started = self.clock.now()
@@ -275,6 +273,13 @@ class AnalysisRunner:
         self.events.append(event)
         if self.on_event is not None:
             self.on_event(event)
+
+
+def wait_after(metric: MetricSpec, last: Measurement) -> float:
+    """Seconds from a measurement's end to the metric's next one: its interval, or the error retry."""
+    if last.phase == phases.ERROR or metric.interval is None:
+        return ERROR_RETRY_INTERVAL
+    return metric.interval
 
 
 def _count(result: MetricResult, measurement: Measurement) -> None:

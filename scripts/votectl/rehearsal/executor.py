@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from votectl.analysis import phases
 from votectl.analysis.clock import RealClock
 from votectl.analysis.providers.prometheus import PrometheusProvider
-from votectl.analysis.reconcile import ERROR_RETRY_INTERVAL, AnalysisRunner
+from votectl.analysis.reconcile import AnalysisRunner, wait_after
 from votectl.analysis.spec import MetricSpec
 from votectl.rehearsal.binding import Hashes, Timing, bind_analysis
 from votectl.rehearsal.strategy import AnalysisRef, BlueGreenStrategy, CanaryStrategy, Rollout, Step
@@ -69,14 +69,14 @@ REPLAY_MARGIN = 0.005
 
 def _next_replayed(metric: MetricSpec, runner: AnalysisRunner, start: float) -> float | None:
     """When a replay from `start` takes the metric's first measurement that the live run did not take."""
-    result = runner.results.get(metric.name)
-    taken = result.measurements if result is not None else []
-    if metric.effective_count is not None and len(taken) >= metric.effective_count:
-        return None
     moment = start + (metric.initial_delay or 0.0)
-    for measurement in taken:
-        retry = measurement.phase == phases.ERROR or metric.interval is None
-        moment += ERROR_RETRY_INTERVAL if retry else metric.interval or 0.0
+    result = runner.results.get(metric.name)
+    if result is None:
+        return moment
+    if metric.effective_count is not None and result.count >= metric.effective_count:
+        return None
+    for measurement in result.measurements:
+        moment += wait_after(metric, measurement)  # the schedule the replay's runner follows
     return moment
 
 
