@@ -21,11 +21,15 @@ from votectl.localstack.server import HOST, Command, ManagedServer, Startable, s
 MASTER_NAME = "voting"
 SENTINELS = 3
 QUORUM = 2  # two of three sentinels must agree the primary is down: one sentinel's view is not enough
-# Local timings: the primary counts as down after 2 s without an answer (the cluster waits 5 s, where a
-# busy node or a short network blip must not trigger a failover). Not less: sentinels ping once a second,
-# and with 1 s one late answer (a loaded machine, the fresh links after a failover) marks a healthy
-# primary down, which was seen here as a second, needless failover right after the first.
-DOWN_AFTER_MS = 2000
+# Local timings: the primary counts as down after 4 s without an answer (the cluster waits 5 s, where a
+# busy node or a short network blip must not trigger a failover). Not less, for two reasons seen here:
+# - a sentinel whose timer stalls over 2 s (a loaded machine) enters TILT for 30 s, and afterwards
+#   promotes only a replica whose link to the old primary has been down less than 10 x down-after plus
+#   the time since the primary was marked down: with 2 s, a TILT right after the kill left no replica
+#   good enough and voting never came back ("-failover-abort-no-good-slave" every 10 s). 10 x 4 s covers
+#   the 30 s of TILT and the seconds before it.
+# - with 1 s one late answer marks a healthy primary down: a second, needless failover after the first.
+DOWN_AFTER_MS = 4000
 FAILOVER_TIMEOUT_MS = 5000
 # A primary that cannot reach any replica within 10 s refuses writes, so a primary cut off from the
 # others (which sentinels may be replacing) stops accepting votes nobody will keep.
