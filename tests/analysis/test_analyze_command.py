@@ -137,6 +137,20 @@ def test_promql_error_is_an_error(
     )
 
 
+def test_a_one_instant_replay_takes_the_measurements_due_at_that_instant(
+    prometheus: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """FROM == TO: what a rehearsal prints for a run terminated right after its first measurement."""
+    path = write_template(tmp_path, "vector(1)")
+    moment = f"{time.time() - 60:.3f}"
+    code, out, _ = analyze(
+        capsys, str(path), "--prometheus", prometheus, "--replay", f"{moment}..{moment}", "--format", "json"
+    )
+    report = json.loads(out)
+    assert (code, report["phase"]) == (0, "Successful")
+    assert [m["value"] for m in report["metrics"][0]["measurements"]] == ["[1]"]
+
+
 def test_unreachable_prometheus_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_template(tmp_path, "vector(1)")
     code, out, _ = analyze(capsys, str(path), "--prometheus", f"http://127.0.0.1:{free_port()}", "--once")
@@ -160,7 +174,7 @@ def test_table_lists_measurements(prometheus: str, capsys: pytest.CaptureFixture
         (["no-such-template"], "no template named 'no-such-template'"),
         (["/nonexistent/template.yaml"], "no such file"),
         (["vote-error-ratio", "--replay", "yesterday..now"], "cannot read time 'yesterday'"),
-        (["vote-error-ratio", "--replay", "now..now-1h"], "FROM must be before TO"),
+        (["vote-error-ratio", "--replay", "now..now-1h"], "FROM must not be after TO"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(

@@ -63,3 +63,25 @@ def test_a_run_terminated_between_its_metrics_replays_to_the_same_verdict(promet
     provider.close()
     assert (replay.phase, replay.message) == (live.phase, live.message)
     assert len(replay.results["errors"].measurements) == 2
+
+
+def test_a_run_terminated_before_its_second_metric_began_replays_one_instant(prometheus_url: str) -> None:
+    """A step analysis terminated right after it began: latency measured once, errors (1 ms later) never.
+
+    The replay window shrinks to FROM == TO, and `analyze --replay` judges that single instant."""
+    template = _template()
+    provider = PrometheusProvider(prometheus_url)
+    live = AnalysisRunner(template, {}, provider, LateClock(T0))
+    live.run_until_done(until=T0 + 0.0005)
+    assert len(live.results["latency"].measurements) == 1
+    assert "errors" not in live.results or not live.results["errors"].measurements
+
+    record = AnalysisRecord("step 2 analysis", "t", template, live, T0)
+    start, end = record.replay_window()
+    assert start == end == T0
+    replay = AnalysisRunner(template, {}, provider, VirtualClock(round(start, 3)))
+    replay.run_until_done(until=round(end, 3))
+    provider.close()
+    assert (replay.phase, replay.message) == (live.phase, live.message)
+    assert len(replay.results["latency"].measurements) == 1
+    assert "errors" not in replay.results or not replay.results["errors"].measurements

@@ -116,6 +116,7 @@ def test_replay_over_the_recorded_run_gives_the_live_verdict(faulty: Rehearsed, 
                 timeout=60,
                 check=False,
             )
+            assert replay.stdout, (record.label, f"{start:.3f}..{end:.3f}", replay.stderr)
             replayed = json.loads(replay.stdout)
             assert replayed["phase"] == record.runner.phase, (record.label, replayed["message"])
             assert replayed["message"].replace("Run Terminated", "") == record.runner.message.replace(

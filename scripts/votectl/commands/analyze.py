@@ -89,8 +89,8 @@ def parse_window(text: str) -> tuple[float, float]:
     if not sep:
         raise VotectlError(f"--replay {text!r}: expected FROM..TO")
     start, end = parse_moment(start_text), parse_moment(end_text)
-    if start >= end:
-        raise VotectlError(f"--replay {text!r}: FROM must be before TO")
+    if start > end:  # FROM == TO re-judges the measurements due at that one instant
+        raise VotectlError(f"--replay {text!r}: FROM must not be after TO")
     return start, end
 
 

@@ -52,7 +52,8 @@ class AnalysisRecord:
         more measurement that the live run, terminated just before it, never took. A run terminated
         between two metrics due at (nearly) the same moment also ends before the first replayed
         measurement it never took, even if that drops the other metric's last one: the replay must not
-        judge what the live run did not see."""
+        judge what the live run did not see; terminated right after its first measurement, the run's
+        window is that one instant (FROM == TO)."""
         measurements = [m for r in self.runner.results.values() for m in r.measurements]
         start = min([m.started_at for m in measurements] + [self.runner.started_at or self.started_at])
         end = max((m.finished_at for m in measurements), default=self.finished_at or self.started_at)
